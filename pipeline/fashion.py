@@ -1,0 +1,34 @@
+"""The prepared Fashion-MNIST arrays: class names, splitting, and reading them back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+PREPARED = Path("data/prepared/fashion")
+CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]  # fmt: skip
+SPLITS = ("train", "val", "test")
+
+
+def split_train_val(x, y, val_fraction: float, seed: int):
+    """A stratified, seeded hold-out of `val_fraction` of the training set."""
+    return train_test_split(x, y, test_size=val_fraction, random_state=seed, stratify=y)
+
+
+def save(root: Path, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    # One .npy per array rather than one .npz: npz stores zip timestamps, so identical arrays
+    # would hash differently and DVC would retrain every model downstream.
+    root.mkdir(parents=True, exist_ok=True)
+    for name, (x, y) in splits.items():
+        np.save(root / f"x_{name}.npy", x)
+        np.save(root / f"y_{name}.npy", y)
+
+
+def load(split: str, root: Path = PREPARED) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images (N, 28, 28) and uint8 labels (N,) of one split."""
+    return np.load(root / f"x_{split}.npy"), np.load(root / f"y_{split}.npy")

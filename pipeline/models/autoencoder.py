@@ -1,0 +1,48 @@
+"""train_ae: a convolutional autoencoder for 28x28 images.
+
+Encoder: per entry of `filters`, a 3x3 Conv2D (same padding, so only pooling changes the size)
+then 2x2 MaxPooling: 28 -> 14 -> 7. A linear Dense layer named "code" squeezes the feature map
+to `code_size` numbers; a linear bottleneck lets the code span the same kind of subspace PCA
+finds, and the non-linear layers around it are what lets it do better than PCA.
+Decoder: Dense back to the pooled feature map, then per level UpSampling2D (nearest) followed by
+a 3x3 Conv2D that smooths the blocky upsampled map, back to 28x28; a sigmoid output matches
+pixel intensities scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+
+def build(filters: list[int], code_size: int) -> keras.Model:
+    if len(filters) > 2:
+        raise ValueError("train_ae.filters: at most 2 levels (28 -> 14 -> 7 pools evenly)")
+    inputs = keras.Input((28, 28), name="image")
+    x = layers.Reshape((28, 28, 1))(inputs)
+    x = layers.Rescaling(1 / 255)(x)
+    for f in filters:
+        x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    pooled = tuple(x.shape[1:])
+    x = layers.Flatten()(x)
+    code = layers.Dense(code_size, name="code")(x)
+    x = layers.Dense(math.prod(pooled), activation="relu")(code)
+    x = layers.Reshape(pooled)(x)
+    for f in reversed(filters):
+        x = layers.UpSampling2D(2)(x)
+        x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
+    outputs = layers.Reshape((28, 28), name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="autoencoder")
+
+
+def code_size(model: keras.Model) -> int:
+    return int(model.get_layer("code").units)
+
+
+def scaled(x):
+    """Images as the autoencoder reconstructs them: float32 in [0, 1]."""
+    return x.astype("float32") / 255.0

@@ -1,0 +1,46 @@
+"""train_charcnn: a character-level 1D CNN, from raw tweet strings to 15 kind scores.
+
+TextVectorization splits the lower-cased tweet into characters (its character vocabulary is
+learned from the training tweets and saved inside the model) and pads or cuts it to
+`sequence_length` -> learned character embeddings -> for each width in `kernel_sizes`, a
+Conv1D with `filters` filters and max pooling over time (Kim 2014): each filter learns a
+character n-gram such as "rain", "snow" or "#sun", and max-over-time asks only whether it
+occurs, wherever it is -> concatenation -> dropout -> one Dense output layer.
+Characters rather than words: tweets misspell, stretch ("sooo hot") and hashtag their words,
+and character n-grams still match them.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from pipeline.models import text
+
+
+def build(
+    train_texts,
+    loss: str,
+    sequence_length: int = 160,
+    embedding_dim: int = 32,
+    kernel_sizes: list[int] = (3, 4, 5),
+    filters: int = 128,
+    dropout: float = 0.3,
+) -> keras.Model:
+    vectorize = layers.TextVectorization(
+        standardize="lower",
+        split="character",
+        output_sequence_length=sequence_length,
+        name="characters",
+    )
+    vectorize.adapt(train_texts)
+    inputs = text.string_input()
+    x = layers.Embedding(vectorize.vocabulary_size(), embedding_dim)(vectorize(inputs))
+    pooled = [
+        layers.GlobalMaxPooling1D()(layers.Conv1D(filters, k, activation="relu")(x))
+        for k in kernel_sizes
+    ]
+    x = layers.Concatenate()(pooled) if len(pooled) > 1 else pooled[0]
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return keras.Model(inputs, text.output_layer(loss)(x), name="charcnn")

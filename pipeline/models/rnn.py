@@ -1,0 +1,45 @@
+"""train_rnn: a recurrent network over word tokens, from raw tweet strings to 15 kind scores.
+
+TextVectorization (lower-case, punctuation stripped, whitespace split; its vocabulary is
+learned from the training tweets and saved inside the model) -> learned word embeddings
+(index 0 is padding and masked, so the recurrent layer ignores it) -> a GRU or LSTM, optionally
+bidirectional: a tweet's weather word can sit anywhere and the right context matters as much
+as the left -> dropout -> one Dense output layer (softmax or sigmoid, per the loss param).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from pipeline.models import text
+
+
+def build(
+    train_texts,
+    loss: str,
+    max_tokens: int = 20000,
+    sequence_length: int = 40,
+    embedding_dim: int = 128,
+    cell: str = "gru",
+    units: int = 64,
+    bidirectional: bool = True,
+    dropout: float = 0.3,
+) -> keras.Model:
+    vectorize = layers.TextVectorization(
+        max_tokens=max_tokens,
+        standardize="lower_and_strip_punctuation",
+        output_sequence_length=sequence_length,
+        name="tokens",
+    )
+    vectorize.adapt(train_texts)
+    inputs = text.string_input()
+    x = vectorize(inputs)
+    x = layers.Embedding(vectorize.vocabulary_size(), embedding_dim, mask_zero=True)(x)
+    if dropout:
+        x = layers.SpatialDropout1D(dropout)(x)
+    recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[cell](units)
+    x = layers.Bidirectional(recurrent)(x) if bidirectional else recurrent(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return keras.Model(inputs, text.output_layer(loss)(x), name="rnn")

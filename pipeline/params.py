@@ -1,0 +1,241 @@
+"""Loading params.yaml and checking every value against the schema below.
+
+Each stage calls `load(section)` before doing any work, so a typo in a key, a wrong type
+or an out-of-range value stops the run with an error that names the key and what it accepts.
+The whole file is checked, not just the stage's section, so a mistake anywhere surfaces at the
+first stage that runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class ParamsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Int:
+    lo: int | None = None
+    hi: int | None = None
+
+    def check(self, key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{key}: expected an integer{_range(self)}, got {value!r}")
+        _check_range(self, key, value)
+        return value
+
+
+@dataclass(frozen=True)
+class Float:
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # True: the lower bound itself is not allowed
+
+    def check(self, key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ParamsError(f"{key}: expected a number{_range(self)}, got {value!r}")
+        if self.lo_open and value == self.lo:
+            raise ParamsError(f"{key}: must be greater than {self.lo}{_range(self)}, got {value!r}")
+        _check_range(self, key, value)
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Bool:
+    def check(self, key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key}: expected true or false, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Str:
+    def check(self, key: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{key}: expected a string, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple[str, ...]
+
+    def check(self, key: str, value: Any) -> str:
+        if value not in self.options:
+            raise ParamsError(f"{key}: got {value!r}, allowed values: {', '.join(self.options)}")
+        return value
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: Any
+    min_len: int = 1
+    max_len: int = 16
+
+    def check(self, key: str, value: Any) -> list:
+        if not isinstance(value, list) or not self.min_len <= len(value) <= self.max_len:
+            raise ParamsError(
+                f"{key}: expected a list of {self.min_len} to {self.max_len} items, got {value!r}"
+            )
+        return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
+
+
+def _range(spec) -> str:
+    if spec.lo is not None and spec.hi is not None:
+        return f" from {spec.lo} to {spec.hi}"
+    if spec.lo is not None:
+        return f" of at least {spec.lo}"
+    if spec.hi is not None:
+        return f" of at most {spec.hi}"
+    return ""
+
+
+def _check_range(spec, key: str, value) -> None:
+    if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
+        raise ParamsError(f"{key}: {value!r} is out of range; allowed{_range(spec)}")
+
+
+EPOCHS = Int(1, 1000)
+BATCH = Int(1, 65536)
+LEARNING_RATE = Float(0.0, 1.0, lo_open=True)
+DROPOUT = Float(0.0, 0.9)
+DECAY = Float(0.0, 1.0)
+PATIENCE = Int(0, 1000)
+TEXT_LOSS = Choice(("softmax", "sigmoid"))
+
+SCHEMA: dict[str, Any] = {
+    "base": {"seed": Int(0, 2**31 - 1)},
+    "download": {
+        # first8000: the 8,000-row file that the offline mirror carries; full: all 77,946 rows.
+        "tweets": Choice(("first8000", "full")),
+        "timeout": Float(0.0, 3600.0, lo_open=True),
+        "retries": Int(0, 10),
+    },
+    "preprocess": {
+        "fashion": {
+            "val_fraction": Float(0.0, 0.5, lo_open=True),
+            # 0 keeps the whole split; tests and CI set small limits for quick runs.
+            "max_train": Int(0),
+            "max_val": Int(0),
+            "max_test": Int(0),
+        },
+        "tweets": {
+            "test_fraction": Float(0.0, 0.5, lo_open=True),
+            "val_fraction": Float(0.0, 0.5, lo_open=True),
+            "max_rows": Int(0),
+        },
+    },
+    "train_ae": {
+        "filters": ListOf(Int(1, 512), 1, 2),
+        "code_size": Int(1, 128),
+        "epochs": EPOCHS,
+        "batch_size": BATCH,
+        "learning_rate": LEARNING_RATE,
+        "patience": PATIENCE,
+    },
+    "train_cnn": {
+        "filters": ListOf(Int(1, 1024), 1, 3),
+        "convs_per_block": Int(1, 4),
+        "kernel_size": Int(1, 7),
+        "dense_units": Int(0, 4096),
+        "dropout": DROPOUT,
+        "batch_norm": Bool(),
+        "weight_decay": DECAY,
+        "label_smoothing": Float(0.0, 0.5),
+        "augment": {"flip": Bool(), "translate": Float(0.0, 0.3), "zoom": Float(0.0, 0.3)},
+        "epochs": EPOCHS,
+        "batch_size": BATCH,
+        "learning_rate": LEARNING_RATE,
+    },
+    "train_transfer": {
+        # A keras.applications class name, or "hub" to load `hub_handle` with tensorflow_hub.
+        "backbone": Str(),
+        "alpha": Float(0.0, 4.0, lo_open=True),
+        "weights": Str(),
+        "hub_handle": Str(),
+        "preprocess": Choice(("tf", "torch", "caffe", "none")),
+        "input_size": Int(32, 512),
+        "pooling": Choice(("avg", "max", "grid2")),
+        "flip_augment": Bool(),
+        "epochs": EPOCHS,
+        "batch_size": BATCH,
+        "learning_rate": LEARNING_RATE,
+        "l2": DECAY,
+        "patience": PATIENCE,
+    },
+    "train_rnn": {
+        "loss": TEXT_LOSS,
+        "max_tokens": Int(100, 1_000_000),
+        "sequence_length": Int(4, 1000),
+        "embedding_dim": Int(4, 1024),
+        "cell": Choice(("gru", "lstm")),
+        "units": Int(4, 1024),
+        "bidirectional": Bool(),
+        "dropout": DROPOUT,
+        "epochs": EPOCHS,
+        "batch_size": BATCH,
+        "learning_rate": LEARNING_RATE,
+        "patience": PATIENCE,
+    },
+    "train_charcnn": {
+        "loss": TEXT_LOSS,
+        "sequence_length": Int(16, 2000),
+        "embedding_dim": Int(4, 512),
+        "kernel_sizes": ListOf(Int(1, 15), 1, 8),
+        "filters": Int(4, 2048),
+        "dropout": DROPOUT,
+        "epochs": EPOCHS,
+        "batch_size": BATCH,
+        "learning_rate": LEARNING_RATE,
+        "patience": PATIENCE,
+    },
+    "baseline_text": {
+        "max_features": Int(100, 10_000_000),
+        "alpha": Float(0.0, 1e6, lo_open=True),
+    },
+    "evaluate": {
+        "roc_threshold": Float(0.0, 1.0, lo_open=True),
+        "ae_examples": Int(1, 50),
+    },
+}
+
+
+def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
+    """Return `params` checked against `schema`, or raise ParamsError naming the key."""
+    where = prefix.rstrip(".") or "params.yaml"
+    if not isinstance(params, dict):
+        raise ParamsError(f"{where}: expected a mapping of keys to values, got {params!r}")
+    unknown = sorted(set(params) - set(schema))
+    if unknown:
+        raise ParamsError(
+            f"{prefix}{unknown[0]}: unknown key; allowed keys in {where}: {', '.join(schema)}"
+        )
+    missing = [k for k in schema if k not in params]
+    if missing:
+        raise ParamsError(f"{prefix}{missing[0]}: missing from {where}; add it to params.yaml")
+    out = {}
+    for key, spec in schema.items():
+        if isinstance(spec, dict):
+            out[key] = validate(params[key], spec, f"{prefix}{key}.")
+        else:
+            out[key] = spec.check(f"{prefix}{key}", params[key])
+    return out
+
+
+def load(section: str, path: Path | str = PARAMS_FILE) -> dict:
+    """The validated `base` section merged with `section` (the stage's own wins on clashes)."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path} is not valid YAML: {e}") from e
+    params = validate(raw)
+    return {**params["base"], **params[section]}

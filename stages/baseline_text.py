@@ -1,0 +1,34 @@
+"""baseline_text: the classical bar for the tweet models, scored exactly like them.
+
+TF-IDF over word 1-2-grams and character 2-5-grams, and ridge regression onto the 15 kind
+fractions (clipped to [0, 1]), fitted on the training split and scored on the test split by
+the same code as the deep models -> metrics/evaluate/tfidf.json, plots/evaluate/tfidf/.
+"""
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline, make_union
+
+from pipeline import evaluation as ev
+from pipeline import params, tweets
+
+
+def main() -> None:
+    p = params.load("baseline_text")
+    threshold = params.load("evaluate")["roc_threshold"]
+    (x_train, k_train), (x_test, k_test) = tweets.load_prepared("train"), tweets.load_prepared("test")
+    model = make_pipeline(
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2), max_features=p["max_features"], sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), max_features=p["max_features"], sublinear_tf=True),
+        ),
+        Ridge(alpha=p["alpha"]),
+    )
+    model.fit(x_train, k_train)
+    scores = np.clip(model.predict(x_test), 0.0, 1.0)
+    ev.write_text_results("tfidf", k_test, scores, threshold, {})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""summarize: metrics/evaluate/*.json -> metrics/summary.md, the headline figure of each model."""
+
+import json
+from pathlib import Path
+
+from pipeline.evaluation import METRICS
+
+OUT = Path("metrics/summary.md")
+
+
+def rows(m: dict) -> list[tuple[str, str, str]]:
+    ae, cnn, tr = m["ae"]["test"], m["cnn"], m["transfer"]
+    found = [
+        ("autoencoder (train_ae)", f"test MSE {ae['mse']:.4f}",
+         f"PCA-{m['ae']['code_size']} MSE {ae['pca_mse']:.4f} (ratio {ae['mse_vs_pca']:.3f})"),
+        ("deep CNN (train_cnn)", f"test accuracy {cnn['test']['accuracy']:.4f}",
+         f"train accuracy {cnn['train']['accuracy']:.4f}"),
+        ("frozen MobileNet + Dense (train_transfer)", f"test accuracy {tr['test']['accuracy']:.4f}",
+         f"train accuracy {tr['train']['accuracy']:.4f}"),
+    ]  # fmt: skip
+    for name, label in (("rnn", "RNN (train_rnn)"), ("charcnn", "char CNN (train_charcnn)"), ("tfidf", "TF-IDF + ridge baseline")):
+        t = m[name]["test"]
+        found.append((label, f"test micro ROC-AUC {t['roc_auc_micro']:.4f}",
+                      f"macro ROC-AUC {t['roc_auc_macro']:.4f}, RMSE {t['rmse']:.4f}"))  # fmt: skip
+    return found
+
+
+def main() -> None:
+    metrics = {p.stem: json.loads(p.read_text()) for p in sorted(METRICS.glob("*.json"))}
+    lines = ["| model | headline | also |", "| --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows(metrics)]
+    OUT.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

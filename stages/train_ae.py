@@ -1,0 +1,29 @@
+"""train_ae: data/prepared/fashion -> data/models/ae.keras, curves in metrics/train/ae/."""
+
+import keras
+
+from pipeline import fashion, params, training
+from pipeline.models import autoencoder
+
+
+def main() -> None:
+    p = params.load("train_ae")
+    training.seed_everything(p["seed"])
+    x_train, _ = fashion.load("train")
+    x_val, _ = fashion.load("val")
+    model = autoencoder.build(p["filters"], p["code_size"])
+    model.compile(optimizer=keras.optimizers.Adam(p["learning_rate"]), loss="mse")
+    model.fit(
+        x_train,
+        autoencoder.scaled(x_train),
+        validation_data=(x_val, autoencoder.scaled(x_val)),
+        epochs=p["epochs"],
+        batch_size=p["batch_size"],
+        callbacks=training.callbacks("ae", p["patience"]),
+        verbose=2,
+    )
+    training.save(model, "ae")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""train_cnn: data/prepared/fashion -> data/models/cnn.keras, curves in metrics/train/cnn/."""
+
+import math
+
+import keras
+
+from pipeline import fashion, params, training
+from pipeline.models import cnn
+
+
+def main() -> None:
+    p = params.load("train_cnn")
+    training.seed_everything(p["seed"])
+    x_train, y_train = fashion.load("train")
+    x_val, y_val = fashion.load("val")
+    model = cnn.build(
+        p["filters"], p["convs_per_block"], p["kernel_size"], p["dense_units"],
+        p["dropout"], p["batch_norm"], p["augment"],
+    )  # fmt: skip
+    steps = p["epochs"] * math.ceil(len(x_train) / p["batch_size"])
+    cnn.compile(model, p["learning_rate"], p["weight_decay"], p["label_smoothing"], steps)
+    model.fit(
+        x_train,
+        keras.utils.to_categorical(y_train, 10),
+        validation_data=(x_val, keras.utils.to_categorical(y_val, 10)),
+        epochs=p["epochs"],
+        batch_size=p["batch_size"],
+        callbacks=training.callbacks("cnn"),
+        verbose=2,
+    )
+    training.save(model, "cnn")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""train_rnn: data/prepared/tweets -> data/models/rnn.keras, curves in metrics/train/rnn/."""
+
+from pipeline import params, training, tweets
+from pipeline.models import rnn, text
+
+
+def main() -> None:
+    p = params.load("train_rnn")
+    training.seed_everything(p["seed"])
+    train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
+    model = rnn.build(
+        train[0], p["loss"], p["max_tokens"], p["sequence_length"], p["embedding_dim"],
+        p["cell"], p["units"], p["bidirectional"], p["dropout"],
+    )  # fmt: skip
+    text.fit(model, "rnn", p, train, val)
+    training.save(model, "rnn")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""train_transfer: data/prepared/fashion + backbone weights -> data/models/transfer.keras.
+
+The backbone is frozen, so its features are computed once per image and only the Dense head
+is fitted on them; the saved model chains both, from 28x28 images to class probabilities.
+"""
+
+import keras
+import numpy as np
+
+from pipeline import fashion, params, training
+from pipeline.models import transfer
+
+
+def main() -> None:
+    p = params.load("train_transfer")
+    training.seed_everything(p["seed"])
+    x_train, y_train = fashion.load("train")
+    x_val, y_val = fashion.load("val")
+    features = transfer.build_features(
+        p["backbone"], p["weights"], p["hub_handle"], p["preprocess"],
+        p["input_size"], p["alpha"], p["pooling"],
+    )  # fmt: skip
+    f_train = features.predict(x_train, batch_size=256, verbose=0)
+    f_val = features.predict(x_val, batch_size=256, verbose=0)
+    if p["flip_augment"]:
+        # Mirrored clothes are still the same class: twice the training features, one pass each.
+        f_train = np.concatenate([f_train, features.predict(x_train[:, :, ::-1], batch_size=256, verbose=0)])
+        y_train = np.concatenate([y_train, y_train])
+    head = transfer.build_head(f_train.shape[1], p["l2"])
+    head.compile(
+        optimizer=keras.optimizers.Adam(p["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    head.fit(
+        f_train,
+        y_train,
+        validation_data=(f_val, y_val),
+        epochs=p["epochs"],
+        batch_size=p["batch_size"],
+        callbacks=training.callbacks("transfer", p["patience"], monitor="val_accuracy"),
+        verbose=2,
+    )
+    training.save(transfer.combine(features, head), "transfer")
+
+
+if __name__ == "__main__":
+    main()
