@@ -1,0 +1,72 @@
+import copy
+
+import pytest
+import yaml
+
+from pipeline import params
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def good():
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def test_committed_params_are_valid(good):
+    assert params.validate(good) == good
+
+
+def test_load_merges_base_into_section(tmp_path, good):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(good))
+    p = params.load("train_cnn", path)
+    assert p["seed"] == good["base"]["seed"]
+    assert p["epochs"] == good["train_cnn"]["epochs"]
+
+
+def mutate(good, dotted, value):
+    bad = copy.deepcopy(good)
+    *parents, last = dotted.split(".")
+    node = bad
+    for k in parents:
+        node = node[k]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[last] = value
+    return bad
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("train_cnn.epoch", 3, "train_cnn.epoch: unknown key; allowed keys in train_cnn: filters"),
+        ("train_cnn.epochs", "ten", "train_cnn.epochs: expected an integer from 1 to 1000, got 'ten'"),
+        ("train_cnn.epochs", 0, "train_cnn.epochs: 0 is out of range; allowed from 1 to 1000"),
+        ("train_cnn.epochs", True, "expected an integer"),
+        ("train_cnn.dropout", 1.5, "train_cnn.dropout: 1.5 is out of range"),
+        ("train_cnn.learning_rate", 0.0, "train_cnn.learning_rate: must be greater than 0.0"),
+        ("train_cnn.augment.flip", "yes", "train_cnn.augment.flip: expected true or false"),
+        ("train_cnn.augment.rotate", 10, "train_cnn.augment.rotate: unknown key"),
+        ("train_rnn.cell", "rnn", "train_rnn.cell: got 'rnn', allowed values: gru, lstm"),
+        ("train_rnn.loss", "mse", "allowed values: softmax, sigmoid"),
+        ("train_charcnn.kernel_sizes", [3, "x"], "train_charcnn.kernel_sizes[1]: expected an integer"),
+        ("train_charcnn.kernel_sizes", [], "expected a list of 1 to 8 items"),
+        ("train_ae.code_size", 129, "train_ae.code_size: 129 is out of range; allowed from 1 to 128"),
+        ("download.tweets", "all", "download.tweets: got 'all', allowed values: first8000, full"),
+        ("preprocess.fashion.val_fraction", 0.7, "preprocess.fashion.val_fraction: 0.7 is out of range"),
+        ("evaluate.ae_examples", KeyError, "evaluate.ae_examples: missing from evaluate"),
+        ("nonsense", {}, "nonsense: unknown key; allowed keys in params.yaml: base"),
+    ],
+)
+def test_bad_values_name_the_key(good, key, value, message):
+    with pytest.raises(params.ParamsError) as err:
+        params.validate(mutate(good, key, value))
+    assert message in str(err.value)
+
+
+def test_invalid_yaml_is_reported(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("base: [unclosed\n")
+    with pytest.raises(params.ParamsError, match="not valid YAML"):
+        params.load("base", path)
