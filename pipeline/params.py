@@ -180,6 +180,7 @@ SCHEMA: dict[str, Any] = {
         "cell": Choice(("gru", "lstm")),
         "units": Int(4, 1024),
         "bidirectional": Bool(),
+        "pooling": Choice(("last", "max")),
         "dropout": DROPOUT,
         "epochs": EPOCHS,
         "batch_size": BATCH,

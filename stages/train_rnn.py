@@ -10,7 +10,7 @@ def main() -> None:
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     model = rnn.build(
         train[0], p["loss"], p["max_tokens"], p["sequence_length"], p["embedding_dim"],
-        p["cell"], p["units"], p["bidirectional"], p["dropout"],
+        p["cell"], p["units"], p["bidirectional"], p["dropout"], p["pooling"],
     )  # fmt: skip
     text.fit(model, "rnn", p, train, val)
     training.save(model, "rnn")

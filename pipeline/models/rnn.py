@@ -4,7 +4,9 @@ TextVectorization (lower-case, punctuation stripped, whitespace split; its vocab
 learned from the training tweets and saved inside the model) -> learned word embeddings
 (index 0 is padding and masked, so the recurrent layer ignores it) -> a GRU or LSTM, optionally
 bidirectional: a tweet's weather word can sit anywhere and the right context matters as much
-as the left -> dropout -> one Dense output layer (softmax or sigmoid, per the loss param).
+as the left -> the final state (`pooling: last`), or the maximum of each unit over all
+time steps (`pooling: max`), which keeps a word's signal even when it is far from the end
+-> dropout -> one Dense output layer (softmax or sigmoid, per the loss param).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def build(
     units: int = 64,
     bidirectional: bool = True,
     dropout: float = 0.3,
+    pooling: str = "max",
 ) -> keras.Model:
     vectorize = layers.TextVectorization(
         max_tokens=max_tokens,
@@ -38,8 +41,11 @@ def build(
     x = layers.Embedding(vectorize.vocabulary_size(), embedding_dim, mask_zero=True)(x)
     if dropout:
         x = layers.SpatialDropout1D(dropout)(x)
-    recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[cell](units)
+    recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[cell](units, return_sequences=pooling == "max")
     x = layers.Bidirectional(recurrent)(x) if bidirectional else recurrent(x)
+    if pooling == "max":
+        # Padded steps output zeros (masked), which cannot hide a unit's positive maximum.
+        x = layers.GlobalMaxPooling1D()(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
     return keras.Model(inputs, text.output_layer(loss)(x), name="rnn")

@@ -1,0 +1,96 @@
+"""Benchmark of the pipeline on the real data, in a fresh clone of this repository's HEAD.
+
+Measures: every stage from scratch (wall time and peak memory, one `dvc repro --single-item`
+per stage in pipeline order, so the figures do not overlap), the total, a no-op `dvc repro`,
+and an incremental `dvc exp run` that changes one model's param; then checks that the run from
+scratch reproduced the committed metrics/ and plots/ byte for byte. Prints a markdown table.
+
+    bench/run.sh                 # or: .venv/bin/python bench/run.py [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+INCREMENTAL = ["-S", "train_charcnn.filters=96"]
+
+
+def timed(args: list[str], cwd: Path, env: dict) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MiB of the largest process in the tree, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{out}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def stages_in_order(repo: Path, env: dict) -> list[str]:
+    # `dvc repro --dry` lists the stages in the order it would run them.
+    dry = subprocess.run(["dvc", "repro", "--dry", "-f"], cwd=repo, env=env, capture_output=True, text=True, check=True)
+    return [line.split("'")[1] for line in dry.stdout.splitlines() if line.startswith("Running stage")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keep", type=Path, help="clone here and keep it (default: a temp dir)")
+    args = parser.parse_args()
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.setdefault("DATA_MIRROR", str(ROOT.parent / "shared" / "data"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-"))
+    repo = work / "repo"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    for key, value in (("user.email", "bench@example.com"), ("user.name", "bench")):
+        subprocess.run(["git", "config", key, value], cwd=repo, check=True)
+    rows = []
+    for stage in stages_in_order(repo, env):
+        wall, rss, _ = timed(["dvc", "repro", "--single-item", "-f", stage], repo, env)
+        rows.append((f"`{stage}`", wall, rss))
+        print(f"{stage}: {wall:.1f} s, {rss:.0f} MiB", file=sys.stderr, flush=True)
+    total = sum(r[1] for r in rows)
+    # The clone started from the committed results: whatever differs now was not reproduced.
+    differ = subprocess.run(
+        ["git", "status", "--porcelain", "--", "metrics", "plots"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    differ = [line[3:] for line in differ if line.strip()]
+    noop, noop_rss, _ = timed(["dvc", "repro"], repo, env)
+    incr, incr_rss, out = timed(["dvc", "exp", "run", *INCREMENTAL], repo, env)
+    ran = [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")]
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    lines = [
+        f"Measured {when} on {os.cpu_count()} cores ({cpu}), {platform.system()}, commit "
+        + subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip(),
+        "",
+        "| step | wall time | peak memory |",
+        "| --- | ---: | ---: |",
+        *[f"| {name} | {wall:.1f} s | {rss:.0f} MiB |" for name, wall, rss in rows],
+        f"| **full `dvc repro` from scratch (sum)** | **{total / 60:.1f} min** | {max(r[2] for r in rows):.0f} MiB |",
+        f"| no-op `dvc repro` | {noop:.1f} s | {noop_rss:.0f} MiB |",
+        f"| `dvc exp run {' '.join(INCREMENTAL)}` (ran: {', '.join(ran)}) | {incr:.1f} s | {incr_rss:.0f} MiB |",
+    ]
+    lines += [
+        "",
+        "metrics/ and plots/ after the run from scratch, against the committed ones: "
+        + ("byte-identical" if not differ else f"{len(differ)} files differ: {', '.join(differ)}"),
+    ]
+    print("\n".join(lines))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

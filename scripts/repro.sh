@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole pipeline on the real data: raw files -> trained models, metrics and plots.
+# Without internet, point DATA_MIRROR at a mirror (this machine: ../shared/data, used when present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+export DVC_NO_ANALYTICS=1
+if [ -z "${DATA_MIRROR:-}" ] && [ -d ../shared/data ]; then
+  DATA_MIRROR="$(cd ../shared/data && pwd)"
+  export DATA_MIRROR
+fi
+exec .venv/bin/dvc repro "$@"

@@ -1,0 +1,154 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import training
+from pipeline.models import autoencoder, cnn, transfer
+from tests.conftest import SHARED_DATA
+
+WEIGHTS = SHARED_DATA / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
+
+
+def test_keras_3_not_legacy():
+    import os
+
+    assert keras.__version__.startswith("3.") and "TF_USE_LEGACY_KERAS" not in os.environ
+    assert tf.keras.Model is keras.Model
+
+
+@pytest.mark.parametrize("filters, code", [([8], 16), ([8, 16], 32), ([16, 32], 128)])
+def test_autoencoder_shapes(filters, code):
+    model = autoencoder.build(filters, code)
+    assert model.output_shape == (None, 28, 28)
+    assert autoencoder.code_size(model) == code
+    assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in model.layers)
+    assert any(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
+    with pytest.raises(ValueError, match="at most 2 levels"):
+        autoencoder.build([4, 4, 4], 8)
+
+
+def test_autoencoder_trains(images):
+    training.seed_everything(0)
+    x, _ = images
+    model = autoencoder.build([4, 8], 8)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    hist = model.fit(x, autoencoder.scaled(x), epochs=5, batch_size=8, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    out = model.predict(x[:3], verbose=0)
+    assert out.shape == (3, 28, 28) and 0 <= out.min() and out.max() <= 1
+
+
+def test_cnn_shapes_and_training(images):
+    training.seed_everything(0)
+    x, y = images
+    model = cnn.build([4, 8, 8], 2, 3, 16, 0.1, True, {"flip": True, "translate": 0.1, "zoom": 0.1})
+    assert model.output_shape == (None, 10)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 6 and all(c.padding == "same" and c.strides == (1, 1) for c in convs)
+    cnn.compile(model, 0.01, 1e-4, 0.1, steps=10)
+    hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    probs = model.predict(x[:4], verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_same_seed_same_weights(images):
+    x, y = images
+    runs = []
+    for _ in range(2):
+        training.seed_everything(7)
+        model = cnn.build([4], 1, 3, 8, 0.2, True, {"flip": True, "translate": 0.1})
+        cnn.compile(model, 0.01, 0.0, 0.0, steps=5)
+        model.fit(x, keras.utils.to_categorical(y, 10), epochs=1, batch_size=8, verbose=0)
+        runs.append(model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+
+
+def small_application(tmp_path):
+    """A tiny keras.applications MobileNet with its own (random) weights file, as the download
+    stage would provide one: the builder must load weights from a path, never from the web."""
+    net = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None)
+    path = tmp_path / "mobilenet_tiny.weights.h5"
+    net.save_weights(path)
+    return str(path)
+
+
+def fit_head(features, head, x, y, epochs=3):
+    head.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    head.fit(features.predict(x, verbose=0), y, epochs=epochs, batch_size=8, verbose=0)
+
+
+@pytest.mark.parametrize("pooling, n_features", [("avg", 256), ("max", 256)])
+def test_transfer_only_the_dense_layer_changes(tmp_path, images, pooling, n_features):
+    training.seed_everything(0)
+    x, y = images
+    features = transfer.build_features("MobileNet", small_application(tmp_path), "", "tf", 32, 0.25, pooling)
+    assert features.output_shape == (None, n_features)
+    assert features.trainable_weights == []
+    head = transfer.build_head(n_features, 1e-4)
+    model = transfer.combine(features, head)
+    before = {w.path: w.numpy().copy() for w in model.weights}
+    fit_head(features, head, x, y)
+    changed = {w.path for w in model.weights if not np.array_equal(before[w.path], w.numpy())}
+    assert changed == {w.path for w in head.get_layer("classifier").weights}
+    assert len(changed) == 2  # the Dense kernel and bias, nothing in the backbone
+
+
+def test_transfer_grid_pooling_keeps_layout(tmp_path):
+    features = transfer.build_features("MobileNet", small_application(tmp_path), "", "tf", 64, 0.25, "grid2")
+    assert features.output_shape == (None, 4 * 256)
+
+
+def test_transfer_unknown_backbone():
+    with pytest.raises(ValueError, match="'NoSuchNet' is not a keras.applications model"):
+        transfer.build_features("NoSuchNet", "", "", "tf", 32)
+
+
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="needs the real weights in ../shared/data")
+def test_transfer_loads_the_real_imagenet_weights():
+    features = transfer.build_features("MobileNet", str(WEIGHTS), "", "tf", 32, 0.25, "avg")
+    assert features.count_params() == 218_544
+    assert features.output_shape == (None, 256)
+
+
+class TinyHubModule(tf.Module):
+    """A TF-Hub style image feature vector: float RGB in [0, 1] -> 4 features."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = tf.Variable(tf.random.stateless_normal((3, 4), seed=(1, 2)))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    def __call__(self, images):
+        return tf.matmul(tf.reduce_mean(images, axis=[1, 2]), self.w)
+
+
+@pytest.fixture
+def hub_savedmodel(tmp_path):
+    path = tmp_path / "hub_module"
+    tf.saved_model.save(TinyHubModule(), str(path))
+    return str(path)
+
+
+def test_transfer_hub_backbone_is_frozen_and_saves(tmp_path, images, hub_savedmodel):
+    training.seed_everything(0)
+    x, y = images
+    features = transfer.build_features("hub", hub_handle=hub_savedmodel, input_size=32)
+    assert features.output_shape == (None, 4) and features.trainable_weights == []
+    head = transfer.build_head(4)
+    model = transfer.combine(features, head)
+    hub_before = features.get_layer("backbone").module.w.numpy().copy()
+    kernel_before = head.get_layer("classifier").kernel.numpy().copy()
+    fit_head(features, head, x, y)
+    assert np.array_equal(hub_before, features.get_layer("backbone").module.w.numpy())
+    assert not np.array_equal(kernel_before, head.get_layer("classifier").kernel.numpy())
+    path = tmp_path / "hub.keras"
+    model.save(path)
+    again = training.load(path)
+    np.testing.assert_allclose(again.predict(x[:5], verbose=0), model.predict(x[:5], verbose=0), rtol=1e-5)
+
+
+def test_transfer_hub_needs_a_handle():
+    with pytest.raises(ValueError, match="hub_handle"):
+        transfer.build_features("hub", hub_handle="")
