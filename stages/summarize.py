@@ -1,11 +1,14 @@
-"""summarize: metrics/evaluate/*.json -> metrics/summary.md, the headline figure of each model."""
+"""summarize: metrics/evaluate/*.json -> metrics/summary.md, the headline figure of each model;
+plots/evaluate/*/roc.json -> plots/roc_comparison.png, the tweet models' ROC curves on one picture."""
 
 import json
 from pathlib import Path
 
-from pipeline.evaluation import METRICS
+from pipeline.evaluation import METRICS, PLOTS, PNG_META, plt
 
 OUT = Path("metrics/summary.md")
+ROC_PNG = Path("plots/roc_comparison.png")
+TEXT_MODELS = {"rnn": "RNN", "charcnn": "char CNN", "tfidf": "TF-IDF + ridge"}
 
 
 def rows(m: dict) -> list[tuple[str, str, str]]:
@@ -25,11 +28,27 @@ def rows(m: dict) -> list[tuple[str, str, str]]:
     return found
 
 
+def roc_picture(metrics: dict) -> None:
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, label in TEXT_MODELS.items():
+        points = json.loads((PLOTS / name / "roc.json").read_text())
+        auc = metrics[name]["test"]["roc_auc_micro"]
+        ax.plot([p["fpr"] for p in points], [p["tpr"] for p in points], label=f"{label} (AUC {auc:.4f})")
+    ax.plot([0, 1], [0, 1], ls=":", c="grey")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate",
+           title="Weather kinds in tweets: micro-averaged ROC, test split")  # fmt: skip
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(ROC_PNG, dpi=80, metadata=PNG_META)
+    plt.close(fig)
+
+
 def main() -> None:
     metrics = {p.stem: json.loads(p.read_text()) for p in sorted(METRICS.glob("*.json"))}
     lines = ["| model | headline | also |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows(metrics)]
     OUT.write_text("\n".join(lines) + "\n")
+    roc_picture(metrics)
 
 
 if __name__ == "__main__":
