@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,7 +34,7 @@ def main() -> None:
         text.dataset(train[0], tweets.targets(train[1], p["loss"]), p["batch_size"], p["seed"]),
         validation_data=text.dataset(val[0], tweets.targets(val[1], p["loss"]), p["batch_size"]),
         epochs=p["epochs"], shuffle=False, verbose=0,
-        callbacks=[training.keras.callbacks.EarlyStopping(patience=p["patience"], restore_best_weights=True)],
+        callbacks=[keras.callbacks.EarlyStopping(patience=p["patience"], restore_best_weights=True)],
     )  # fmt: skip
     m = evaluation.text_metrics(val[1], text.predict(model, val[0]), 0.5)
     print(f"{name} {overrides}: val micro AUC {m['roc_auc_micro']:.4f} macro {m['roc_auc_macro']:.4f} "
