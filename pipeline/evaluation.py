@@ -141,7 +141,7 @@ def roc_per_kind_png(path: Path, k: np.ndarray, scores: np.ndarray, threshold: f
     plt.close(fig)
 
 
-def write_text_results(name: str, k: np.ndarray, scores: np.ndarray, threshold: float, extra: dict) -> None:
-    write_json(METRICS / f"{name}.json", {**extra, "test": text_metrics(k, scores, threshold)})
+def write_text_results(name: str, k: np.ndarray, scores: np.ndarray, threshold: float) -> None:
+    write_json(METRICS / f"{name}.json", {"test": text_metrics(k, scores, threshold)})
     write_json(PLOTS / name / "roc.json", roc_records(k, scores, threshold))
     roc_per_kind_png(PLOTS / name / "roc_per_kind.png", k, scores, threshold, name)

@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{path}: no such file")
     try:
         data = read_images(args.input) if args.kind == "images" else read_tweets(args.input)
+        # TensorFlow takes seconds to import: only once the input has been found good.
         from pipeline import training
 
         model = training.load(args.model)

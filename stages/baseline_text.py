@@ -27,7 +27,7 @@ def main() -> None:
     )
     model.fit(x_train, k_train)
     scores = np.clip(model.predict(x_test), 0.0, 1.0)
-    ev.write_text_results("tfidf", k_test, scores, threshold, {})
+    ev.write_text_results("tfidf", k_test, scores, threshold)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def evaluate_text(name: str, p: dict) -> None:
     model = training.load(training.model_path(name))
     texts, k = tweets.load_prepared("test")
     scores = text.predict(model, texts)
-    ev.write_text_results(name, k, scores, p["roc_threshold"], {})
+    ev.write_text_results(name, k, scores, p["roc_threshold"])
 
 
 def main(name: str) -> None:

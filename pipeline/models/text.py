@@ -8,7 +8,11 @@ trained with binary cross-entropy on the fractions as given; suits tweets about 
 from __future__ import annotations
 
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import layers
+
+from pipeline import training, tweets
 
 N_KINDS = 15
 
@@ -40,9 +44,6 @@ def string_input() -> keras.KerasTensor:
 
 def as_strings(texts):
     """Tweets as a (N, 1) string tensor, the model's input. Raises on anything but text."""
-    import numpy as np
-    import tensorflow as tf
-
     texts = np.asarray(texts, dtype=object).reshape(-1)
     bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
     if bad:
@@ -52,15 +53,11 @@ def as_strings(texts):
 
 def predict(model: keras.Model, texts, batch_size: int = 512):
     """Kind scores (N, 15) of a saved tweet model for raw tweet strings."""
-    import tensorflow as tf
-
     ds = tf.data.Dataset.from_tensor_slices(as_strings(texts)).batch(batch_size)
     return model.predict(ds, verbose=0)
 
 
 def dataset(texts, targets, batch_size: int, shuffle_seed: int | None = None):
-    import tensorflow as tf
-
     ds = tf.data.Dataset.from_tensor_slices((as_strings(texts), targets))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -69,8 +66,6 @@ def dataset(texts, targets, batch_size: int, shuffle_seed: int | None = None):
 
 def fit(model: keras.Model, name: str, p: dict, train, val) -> None:
     """Train on (texts, kind fractions) pairs with the targets `p["loss"]` needs."""
-    from pipeline import training, tweets
-
     compile(model, p["loss"], p["learning_rate"])
     model.fit(
         dataset(train[0], tweets.targets(train[1], p["loss"]), p["batch_size"], p["seed"]),
