@@ -50,6 +50,6 @@ def save(model: keras.Model, name: str) -> Path:
 
 def load(path: Path | str) -> keras.Model:
     # Importing the model modules registers their custom layers with Keras before loading.
-    from pipeline.models import transfer  # noqa: F401
+    from pipeline.models import cnn, transfer  # noqa: F401
 
     return keras.models.load_model(path, compile=False)

@@ -11,6 +11,7 @@ from pipeline.models import cnn
 def main() -> None:
     p = params.load("train_cnn")
     training.seed_everything(p["seed"])
+    keras.mixed_precision.set_global_policy(p["precision"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
     model = cnn.build(
@@ -28,7 +29,7 @@ def main() -> None:
         callbacks=training.callbacks("cnn"),
         verbose=2,
     )
-    training.save(model, "cnn")
+    training.save(cnn.with_flip_averaging(model) if p["test_time_flip"] else model, "cnn")
 
 
 if __name__ == "__main__":

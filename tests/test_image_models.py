@@ -42,7 +42,8 @@ def test_autoencoder_trains(images):
 def test_cnn_shapes_and_training(images):
     training.seed_everything(0)
     x, y = images
-    model = cnn.build([4, 8, 8], 2, 3, 16, 0.1, True, {"flip": True, "translate": 0.1, "zoom": 0.1})
+    augment = {"flip": True, "translate": 0.1, "zoom": 0.1, "erase": 0.5}
+    model = cnn.build([4, 8, 8], 2, 3, 16, 0.1, True, augment)
     assert model.output_shape == (None, 10)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 6 and all(c.padding == "same" and c.strides == (1, 1) for c in convs)
@@ -51,6 +52,47 @@ def test_cnn_shapes_and_training(images):
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     probs = model.predict(x[:4], verbose=0)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(model.predict(x[:4], verbose=0), probs)  # no augmentation at inference
+
+
+def test_flip_averaging_is_the_mean_of_both_views_and_reloads(tmp_path, images):
+    training.seed_everything(0)
+    x, _ = images
+    trained = cnn.build([4, 8], 1, 3, 8, 0.0, False, {"flip": True})
+    model = cnn.with_flip_averaging(trained)
+    assert model.count_params() == trained.count_params()  # one network, two views
+    probs = model.predict(x[:6], verbose=0)
+    mirrored = trained.predict(x[:6, :, ::-1], verbose=0)
+    np.testing.assert_allclose(probs, (trained.predict(x[:6], verbose=0) + mirrored) / 2, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(x[:6, :, ::-1], verbose=0), probs, rtol=1e-6)  # mirror-invariant
+    path = tmp_path / "cnn.keras"
+    model.save(path)
+    np.testing.assert_array_equal(training.load(path).predict(x[:6], verbose=0), probs)
+
+
+@pytest.fixture
+def bfloat16_policy():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_cnn_in_mixed_bfloat16(tmp_path, images, bfloat16_policy):
+    training.seed_everything(0)
+    x, y = images
+    model = cnn.build([4, 8], 2, 3, 16, 0.1, False, {"flip": True})
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert {c.compute_dtype for c in convs} == {"bfloat16"}
+    cnn.compile(model, 0.01, 1e-4, 0.1, steps=10)
+    hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    saved = cnn.with_flip_averaging(model)
+    probs = saved.predict(x[:4], verbose=0)
+    assert probs.dtype == np.float32  # softmax and averaging stay in float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    saved.save(tmp_path / "cnn.keras")
+    keras.mixed_precision.set_global_policy("float32")  # loading must not depend on the policy
+    np.testing.assert_array_equal(training.load(tmp_path / "cnn.keras").predict(x[:4], verbose=0), probs)
 
 
 def test_same_seed_same_weights(images):

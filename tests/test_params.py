@@ -48,6 +48,8 @@ def mutate(good, dotted, value):
         ("train_cnn.learning_rate", 0.0, "train_cnn.learning_rate: must be greater than 0.0"),
         ("train_cnn.augment.flip", "yes", "train_cnn.augment.flip: expected true or false"),
         ("train_cnn.augment.rotate", 10, "train_cnn.augment.rotate: unknown key"),
+        ("train_cnn.augment.erase", 1.5, "train_cnn.augment.erase: 1.5 is out of range; allowed from 0.0 to 1.0"),
+        ("train_cnn.precision", "float16", "train_cnn.precision: got 'float16', allowed values: float32, mixed_bfloat16"),
         ("train_rnn.cell", "rnn", "train_rnn.cell: got 'rnn', allowed values: gru, lstm"),
         ("train_rnn.loss", "mse", "allowed values: softmax, sigmoid"),
         ("train_charcnn.kernel_sizes", [3, "x"], "train_charcnn.kernel_sizes[1]: expected an integer"),
