@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark the pipeline on the real data (about 30 minutes); see bench/run.py.
+# Benchmark the pipeline on the real data (about 25 minutes); see bench/run.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh >/dev/null
