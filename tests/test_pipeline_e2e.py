@@ -3,6 +3,7 @@
 Reads the real raw data from the mirror ../shared/data, as CI does.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -102,6 +103,15 @@ def test_metrics_and_plots_show(repo, reproduced):
     out = repo / "plots_html"
     run(["dvc", "plots", "show", "--out", str(out)], repo)
     assert (out / "index.html").is_file()
+    # Every plot in dvc.yaml must load: DVC only warns about a wrong field or a picture declared
+    # as data, and draws an empty plot.
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], repo).stdout)
+    assert not plots.get("errors"), plots["errors"]
+    curves = {name: drawn for name, drawn in plots["data"].items() if name.startswith("Training curves")}
+    assert len(curves) == 5
+    for name, drawn in curves.items():
+        assert drawn and all(d["content"]["data"]["values"] for d in drawn), f"{name}: nothing drawn"
+    assert "plots/evaluate/ae/reconstructions.png" in plots["data"]
 
 
 def test_one_models_param_reruns_only_that_model(repo, reproduced):
