@@ -8,7 +8,6 @@ Prints per-epoch validation accuracy, the best and final, the final with flip te
 augmentation, and wall and CPU seconds of the fit.
 """
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -32,12 +31,7 @@ def main() -> None:
     keras.mixed_precision.set_global_policy(p.get("precision", "float32"))
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
-    model = cnn.build(
-        p["filters"], p["convs_per_block"], p["kernel_size"], p["dense_units"],
-        p["dropout"], p["batch_norm"], p["augment"],
-    )  # fmt: skip
-    steps = p["epochs"] * math.ceil(len(x_train) / p["batch_size"])
-    cnn.compile(model, p["learning_rate"], p["weight_decay"], p["label_smoothing"], steps)
+    model = cnn.from_params(p, len(x_train))
     wall, cpu = time.perf_counter(), time.process_time()
     hist = model.fit(
         x_train, keras.utils.to_categorical(y_train, 10),

@@ -23,18 +23,18 @@ def main() -> None:
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     start = time.perf_counter()
-    if name == "rnn":
-        model = rnn.build(train[0], p["loss"], p["max_tokens"], p["sequence_length"], p["embedding_dim"],
-                          p["cell"], p["units"], p["bidirectional"], p["dropout"], p["pooling"])  # fmt: skip
-    else:
-        model = charcnn.build(train[0], p["loss"], p["sequence_length"], p["embedding_dim"],
-                              p["kernel_sizes"], p["filters"], p["dropout"])  # fmt: skip
+    model = {"rnn": rnn, "charcnn": charcnn}[name].from_params(train[0], p)
     text.compile(model, p["loss"], p["learning_rate"])
+    # As the stage trains (pipeline.models.text.fit), without dvclive writing into metrics/.
     model.fit(
         text.dataset(train[0], tweets.targets(train[1], p["loss"]), p["batch_size"], p["seed"]),
         validation_data=text.dataset(val[0], tweets.targets(val[1], p["loss"]), p["batch_size"]),
         epochs=p["epochs"], shuffle=False, verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(patience=p["patience"], restore_best_weights=True)],
+        callbacks=[
+            text.ValidationAUC(*val, params.load("evaluate")["roc_threshold"]),
+            keras.callbacks.EarlyStopping(p["monitor"], patience=p["patience"], mode=text.MONITOR_MODE[p["monitor"]],
+                                          restore_best_weights=True),
+        ],
     )  # fmt: skip
     m = evaluation.text_metrics(val[1], text.predict(model, val[0]), 0.5)
     print(f"{name} {overrides}: val micro AUC {m['roc_auc_micro']:.4f} macro {m['roc_auc_macro']:.4f} "

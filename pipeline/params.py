@@ -111,6 +111,7 @@ DROPOUT = Float(0.0, 0.9)
 DECAY = Float(0.0, 1.0)
 PATIENCE = Int(0, 1000)
 TEXT_LOSS = Choice(("softmax", "sigmoid"))
+TEXT_MONITOR = Choice(("val_loss", "val_auc_micro"))  # pipeline.models.text.MONITOR_MODE
 
 SCHEMA: dict[str, Any] = {
     "base": {"seed": Int(0, 2**31 - 1)},
@@ -181,18 +182,22 @@ SCHEMA: dict[str, Any] = {
     },
     "train_rnn": {
         "loss": TEXT_LOSS,
+        "tokens": Choice(("words", "subwords")),
         "max_tokens": Int(100, 1_000_000),
+        "buckets": Int(1024, 4_194_304),
         "sequence_length": Int(4, 1000),
         "embedding_dim": Int(4, 1024),
         "cell": Choice(("gru", "lstm")),
         "units": Int(4, 1024),
         "bidirectional": Bool(),
         "pooling": Choice(("last", "max")),
+        "embedding_skip": Bool(),
         "dropout": DROPOUT,
         "epochs": EPOCHS,
         "batch_size": BATCH,
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
+        "monitor": TEXT_MONITOR,
     },
     "train_charcnn": {
         "loss": TEXT_LOSS,
@@ -200,11 +205,13 @@ SCHEMA: dict[str, Any] = {
         "embedding_dim": Int(4, 512),
         "kernel_sizes": ListOf(Int(1, 15), 1, 8),
         "filters": Int(4, 2048),
+        "hidden_units": Int(0, 4096),
         "dropout": DROPOUT,
         "epochs": EPOCHS,
         "batch_size": BATCH,
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
+        "monitor": TEXT_MONITOR,
     },
     "baseline_text": {
         "max_features": Int(100, 10_000_000),

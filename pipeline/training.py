@@ -24,7 +24,7 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def callbacks(name: str, patience: int = 0, monitor: str = "val_loss") -> list:
+def callbacks(name: str, patience: int = 0, monitor: str = "val_loss", mode: str = "auto") -> list:
     """dvclive per-epoch curves under metrics/train/<name>/, and early stopping on validation."""
     # dvcyaml=False: the plots are declared in our dvc.yaml; save_dvc_exp=False: a stage inside
     # `dvc repro` must not create experiments of its own.
@@ -32,7 +32,7 @@ def callbacks(name: str, patience: int = 0, monitor: str = "val_loss") -> list:
     found = [DVCLiveCallback(live=live)]
     if patience:
         found.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
         )
     return found
 
@@ -50,6 +50,6 @@ def save(model: keras.Model, name: str) -> Path:
 
 def load(path: Path | str) -> keras.Model:
     # Importing the model modules registers their custom layers with Keras before loading.
-    from pipeline.models import cnn, transfer  # noqa: F401
+    from pipeline.models import cnn, rnn, transfer  # noqa: F401
 
     return keras.models.load_model(path, compile=False)

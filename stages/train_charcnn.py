@@ -8,11 +8,8 @@ def main() -> None:
     p = params.load("train_charcnn")
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
-    model = charcnn.build(
-        train[0], p["loss"], p["sequence_length"], p["embedding_dim"],
-        p["kernel_sizes"], p["filters"], p["dropout"],
-    )  # fmt: skip
-    text.fit(model, "charcnn", p, train, val)
+    model = charcnn.from_params(train[0], p)
+    text.fit(model, "charcnn", p, train, val, params.load("evaluate")["roc_threshold"])
     training.save(model, "charcnn")
 
 

@@ -1,7 +1,5 @@
 """train_cnn: data/prepared/fashion -> data/models/cnn.keras, curves in metrics/train/cnn/."""
 
-import math
-
 import keras
 
 from pipeline import fashion, params, training
@@ -14,12 +12,7 @@ def main() -> None:
     keras.mixed_precision.set_global_policy(p["precision"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
-    model = cnn.build(
-        p["filters"], p["convs_per_block"], p["kernel_size"], p["dense_units"],
-        p["dropout"], p["batch_norm"], p["augment"],
-    )  # fmt: skip
-    steps = p["epochs"] * math.ceil(len(x_train) / p["batch_size"])
-    cnn.compile(model, p["learning_rate"], p["weight_decay"], p["label_smoothing"], steps)
+    model = cnn.from_params(p, len(x_train))
     model.fit(
         x_train,
         keras.utils.to_categorical(y_train, 10),

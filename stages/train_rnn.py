@@ -8,11 +8,8 @@ def main() -> None:
     p = params.load("train_rnn")
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
-    model = rnn.build(
-        train[0], p["loss"], p["max_tokens"], p["sequence_length"], p["embedding_dim"],
-        p["cell"], p["units"], p["bidirectional"], p["dropout"], p["pooling"],
-    )  # fmt: skip
-    text.fit(model, "rnn", p, train, val)
+    model = rnn.from_params(train[0], p)
+    text.fit(model, "rnn", p, train, val, params.load("evaluate")["roc_threshold"])
     training.save(model, "rnn")
 
 

@@ -21,7 +21,7 @@ def cnn_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rnn_path(tmp_path_factory):
     training.seed_everything(0)
-    model = rnn.build(np.array(["rain today", "snow now"], dtype=object), "sigmoid", 50, 8, 4, "gru", 4)
+    model = rnn.build(np.array(["rain today", "snow now"], dtype=object), "sigmoid", buckets=1024, sequence_length=8, embedding_dim=4, units=4)
     path = tmp_path_factory.mktemp("m") / "rnn.keras"
     model.save(path)
     return path

@@ -1,16 +1,29 @@
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
-from pipeline import training, tweets
+from pipeline import evaluation, params, training, tweets
 from pipeline.models import charcnn, rnn, text
 
+PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+
 BUILDERS = {
-    "rnn": lambda texts, loss: rnn.build(texts, loss, max_tokens=200, sequence_length=12, embedding_dim=8, units=8),
-    "rnn_lstm_uni": lambda texts, loss: rnn.build(
-        texts, loss, max_tokens=200, sequence_length=12, embedding_dim=8, cell="lstm", units=8, bidirectional=False
+    "rnn": lambda texts, loss: rnn.build(texts, loss, buckets=1024, sequence_length=12, embedding_dim=8, units=8),
+    "rnn_words": lambda texts, loss: rnn.build(
+        texts, loss, tokens="words", max_tokens=200, sequence_length=12, embedding_dim=8, units=8
     ),
-    "charcnn": lambda texts, loss: charcnn.build(texts, loss, sequence_length=64, embedding_dim=8, kernel_sizes=[2, 3], filters=8),
+    "rnn_lstm_uni_last": lambda texts, loss: rnn.build(
+        texts, loss, tokens="words", max_tokens=200, sequence_length=12, embedding_dim=8, cell="lstm", units=8,
+        bidirectional=False, pooling="last", embedding_skip=False,
+    ),
+    "charcnn": lambda texts, loss: charcnn.build(
+        texts, loss, sequence_length=64, embedding_dim=8, kernel_sizes=[2, 3], filters=8, hidden_units=8
+    ),
+    "charcnn_no_hidden": lambda texts, loss: charcnn.build(
+        texts, loss, sequence_length=64, embedding_dim=8, kernel_sizes=[4], filters=8, hidden_units=0
+    ),
 }
 
 
@@ -52,7 +65,7 @@ def test_losses_on_a_row_summing_to_more_than_one():
         text.loss_fn("mse")
 
 
-@pytest.mark.parametrize("name", ["rnn", "charcnn"])
+@pytest.mark.parametrize("name", ["rnn", "rnn_words", "charcnn"])
 def test_saved_model_takes_raw_strings(tmp_path, data, name):
     training.seed_everything(0)
     texts, k = data
@@ -61,14 +74,16 @@ def test_saved_model_takes_raw_strings(tmp_path, data, name):
     model.fit(text.dataset(texts, k, 16), epochs=1, shuffle=False, verbose=0)
     path = tmp_path / f"{name}.keras"
     model.save(path)
-    reloaded = keras.models.load_model(path, compile=False)  # no code of ours needed to load
+    # Tokenisation is inside the file: loading needs no preprocessing code of ours (the subword
+    # layers need only pipeline.models.rnn imported, which registers them with Keras).
+    reloaded = keras.models.load_model(path, compile=False)
     new = np.array(["Snow and wind all day!!", "sunny :)", "", "zzz unseen words qqq"], dtype=object)
     np.testing.assert_allclose(text.predict(reloaded, new), text.predict(model, new), rtol=1e-6)
 
 
 def test_vocabulary_is_inside_the_model(data):
     texts, _ = data
-    model = BUILDERS["rnn"](texts, "sigmoid")
+    model = BUILDERS["rnn_words"](texts, "sigmoid")
     vocab = model.get_layer("tokens").get_vocabulary()
     assert "rain" in vocab and "snow" in vocab
     chars = BUILDERS["charcnn"](texts, "sigmoid").get_layer("characters").get_vocabulary()
@@ -80,3 +95,78 @@ def test_non_text_input_is_rejected(data):
     model = BUILDERS["charcnn"](texts, "sigmoid")
     with pytest.raises(TypeError, match="tweet 1 is float, not text"):
         text.predict(model, ["ok", 3.5])
+
+
+def subword_ids(texts, sequence_length=6, buckets=1024):
+    return rnn.SubwordIds(sequence_length, buckets)(text.as_strings(texts)).numpy()
+
+
+def test_subwords_are_hashed_character_ngrams_of_each_word():
+    ids = subword_ids(["Rain, RAINING!", "#rain @mention", "", "a"])
+    assert ids.shape[:2] == (4, 6)
+    rain, raining, hashtag = ids[0, 0], ids[0, 1], ids[1, 0]
+    # "<rain>" and its 3-, 4-, 5-grams: <ra rai ain in> <rai rain ain> <rain rain>
+    assert (rain > 0).sum() == 1 + 4 + 3 + 2
+    np.testing.assert_array_equal(hashtag, rain)  # case and punctuation are stripped, as for words
+    shared = set(rain[rain > 0]) & set(raining[raining > 0])
+    assert len(shared) >= 4  # <ra rai ain <rai <rain ... : an unseen inflection shares embeddings
+    assert (ids[0, 2:] == 0).all() and (ids[2] == 0).all()  # padding words and empty tweets: 0
+    assert (ids[3, 0] > 0).sum() == 2  # "<a>" itself and its one 3-gram
+    np.testing.assert_array_equal(subword_ids(["Rain, RAINING!"]), ids[:1])  # stable hashing
+    assert ids.max() <= 1024
+
+
+def test_subword_embedding_averages_present_ngrams_and_masks_empty_words():
+    layer = rnn.SubwordEmbedding(5, 2)
+    ids = np.array([[[1, 2, 0], [0, 0, 0]]])
+    out = layer(ids)
+    table = layer.embeddings.numpy()
+    np.testing.assert_allclose(out[0, 0], (table[1] + table[2]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(out[0, 1], 0.0)
+    np.testing.assert_array_equal(layer.compute_mask(ids), [[True, False]])
+
+
+def test_words_beyond_sequence_length_are_cut():
+    ids = subword_ids(["one two three four"], sequence_length=2)
+    assert ids.shape[1] == 2 and (ids[0, :, 0] > 0).all()
+
+
+def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # dvclive writes metrics/train/<name>/ here
+    training.seed_everything(0)
+    texts, k = data
+    model = BUILDERS["charcnn"](texts, "sigmoid")
+    p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
+         "patience": 1, "monitor": "val_auc_micro"}  # fmt: skip
+    text.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
+    history = model.history.history["val_auc_micro"]
+    assert all(0.0 <= v <= 1.0 for v in history)
+    scores = text.predict(model, texts[40:])
+    best = max(history)
+    # restore_best_weights: the saved weights are those of the best epoch by validation AUC
+    assert abs(evaluation.text_metrics(k[40:], scores, 0.5)["roc_auc_micro"] - best) < 1e-4
+    assert (tmp_path / "metrics/train/tiny/plots/metrics/eval/auc_micro.tsv").exists()
+
+
+def test_from_params_builds_what_the_section_describes(data):
+    texts, _ = data
+    def dense_layers(model):
+        return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+    p = params.load("train_rnn", PARAMS)
+    p.update(tokens="words", max_tokens=100, embedding_dim=4, units=4, cell="lstm", bidirectional=False)
+    model = rnn.from_params(texts, p)
+    assert model.get_layer("tokens").vocabulary_size() <= 100
+    assert [type(layer) for layer in model.layers if isinstance(layer, keras.layers.RNN)] == [keras.layers.LSTM]
+    c = params.load("train_charcnn", PARAMS)
+    c.update(filters=4, embedding_dim=4, sequence_length=32)
+    assert len(dense_layers(charcnn.from_params(texts, c))) == 2  # hidden_units: 256 by default
+    c.update(hidden_units=0)
+    assert dense_layers(charcnn.from_params(texts, c)) == ["kinds"]
+
+
+def test_validation_auc_needs_present_and_absent_kinds(data):
+    texts, k = data
+    with pytest.raises(ValueError, match="micro ROC-AUC is undefined.*no .tweet, kind. pair.*monitor: val_loss"):
+        text.ValidationAUC(texts, np.zeros_like(k), 0.5)
+    text.ValidationAUC(texts, k, 0.5)  # the fixture has both

@@ -12,8 +12,8 @@ OVERRIDES = {
     "train_ae": {"filters": [4, 8], "code_size": 8, "epochs": 1, "batch_size": 64},
     "train_cnn": {"filters": [4, 8], "dense_units": 16, "epochs": 1, "batch_size": 64},
     "train_transfer": {"input_size": 64, "epochs": 2, "batch_size": 64},
-    "train_rnn": {"max_tokens": 500, "embedding_dim": 8, "units": 8, "epochs": 1},
-    "train_charcnn": {"sequence_length": 64, "embedding_dim": 8, "filters": 8, "epochs": 1},
+    "train_rnn": {"buckets": 1024, "embedding_dim": 8, "units": 8, "epochs": 1},
+    "train_charcnn": {"sequence_length": 64, "embedding_dim": 8, "filters": 8, "hidden_units": 8, "epochs": 1},
     "baseline_text": {"max_features": 1000},
     "evaluate": {"ae_examples": 3},
 }

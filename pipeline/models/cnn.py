@@ -9,8 +9,8 @@ Architecture, and why (README "Deep CNN" repeats this with the measured figures)
   the filter count doubles (48 -> 96 -> 192 by default), so each block costs about the same to
   compute and the features grow more abstract as the field of view grows. Three blocks are as
   deep as 28 pixels allow: a fourth would pool 3x3 down to 1x1.
-- Batch normalisation is a param, off by default: on this CPU it took about two thirds of each
-  training step, and the same CPU time spent on wider layers and more epochs scored higher on
+- Batch normalisation is a param, off by default: on this CPU it took about 60% of each
+  bfloat16 training step, and the same CPU time spent on wider layers and more epochs scored higher on
   the validation split (README "How the defaults were chosen"). Six convolutions deep, the
   network still trains stably without it at this learning rate (see its training curves).
 - Dropout after each block and before the classifier, decoupled weight decay (AdamW) and label
@@ -28,6 +28,8 @@ Architecture, and why (README "Deep CNN" repeats this with the measured figures)
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 from keras import layers
@@ -101,3 +103,15 @@ def compile(model: keras.Model, learning_rate: float, weight_decay: float, label
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
     )
+
+
+def from_params(p: dict, n_train: int) -> keras.Model:
+    """The compiled model a `train_cnn` params section describes, for `n_train` training images
+    (shared by the stage and bench/cnn_choices.py). Set the precision policy first."""
+    model = build(
+        p["filters"], p["convs_per_block"], p["kernel_size"], p["dense_units"],
+        p["dropout"], p["batch_norm"], p["augment"],
+    )  # fmt: skip
+    compile(model, p["learning_rate"], p["weight_decay"], p["label_smoothing"],
+            p["epochs"] * math.ceil(n_train / p["batch_size"]))  # fmt: skip
+    return model
