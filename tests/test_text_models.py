@@ -170,3 +170,8 @@ def test_validation_auc_needs_present_and_absent_kinds(data):
     with pytest.raises(ValueError, match="micro ROC-AUC is undefined.*no .tweet, kind. pair.*monitor: val_loss"):
         text.ValidationAUC(texts, np.zeros_like(k), 0.5)
     text.ValidationAUC(texts, k, 0.5)  # the fixture has both
+
+
+def test_every_allowed_monitor_has_a_direction():
+    for section in ("train_rnn", "train_charcnn"):
+        assert set(params.SCHEMA[section]["monitor"].options) == set(text.MONITOR_MODE)
