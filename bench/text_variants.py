@@ -2,6 +2,7 @@
 RNN's gap to the TF-IDF baseline (validation split only, never test):
 
     .venv/bin/python bench/text_variants.py ensemble rnn 3   # 3 RNNs trained side by side, averaged
+    .venv/bin/python bench/text_variants.py ensemble charcnn 2
     .venv/bin/python bench/text_variants.py chargru          # chars -> Conv1D -> pool 3 -> BiGRU
     .venv/bin/python bench/text_variants.py trigrams         # BiGRU over character trigram tokens
 
