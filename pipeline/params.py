@@ -198,6 +198,8 @@ SCHEMA: dict[str, Any] = {
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
         "monitor": TEXT_MONITOR,
+        "lr_patience": PATIENCE,
+        "refit": Bool(),
     },
     "train_charcnn": {
         "loss": TEXT_LOSS,
@@ -212,10 +214,13 @@ SCHEMA: dict[str, Any] = {
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
         "monitor": TEXT_MONITOR,
+        "lr_patience": PATIENCE,
+        "refit": Bool(),
     },
     "baseline_text": {
         "max_features": Int(100, 10_000_000),
         "alpha": Float(0.0, 1e6, lo_open=True),
+        "with_val": Bool(),
     },
     "evaluate": {
         "roc_threshold": Float(0.0, 1.0, lo_open=True),

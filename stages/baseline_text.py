@@ -1,7 +1,8 @@
 """baseline_text: the classical bar for the tweet models, scored exactly like them.
 
 TF-IDF over word 1-2-grams and character 2-5-grams, and ridge regression onto the 15 kind
-fractions (clipped to [0, 1]), fitted on the training split and scored on the test split by
+fractions (clipped to [0, 1]), fitted on the training split (with `with_val`, on train and val
+together: the tweets the deep models learn from when they refit) and scored on the test split by
 the same code as the deep models -> metrics/evaluate/tfidf.json, plots/evaluate/tfidf/.
 """
 
@@ -18,6 +19,9 @@ def main() -> None:
     p = params.load("baseline_text")
     threshold = params.load("evaluate")["roc_threshold"]
     (x_train, k_train), (x_test, k_test) = tweets.load_prepared("train"), tweets.load_prepared("test")
+    if p["with_val"]:
+        x_val, k_val = tweets.load_prepared("val")
+        x_train, k_train = np.concatenate([x_train, x_val]), np.concatenate([k_train, k_val])
     model = make_pipeline(
         make_union(
             TfidfVectorizer(ngram_range=(1, 2), max_features=p["max_features"], sublinear_tf=True),

@@ -9,7 +9,9 @@ def main() -> None:
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     model = charcnn.from_params(train[0], p)
-    text.fit(model, "charcnn", p, train, val, params.load("evaluate")["roc_threshold"])
+    learning_rates = text.fit(model, "charcnn", p, train, val, params.load("evaluate")["roc_threshold"])
+    if p["refit"]:
+        model = text.refit(charcnn.from_params, p, train, val, learning_rates)
     training.save(model, "charcnn")
 
 

@@ -9,7 +9,9 @@ def main() -> None:
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     model = rnn.from_params(train[0], p)
-    text.fit(model, "rnn", p, train, val, params.load("evaluate")["roc_threshold"])
+    learning_rates = text.fit(model, "rnn", p, train, val, params.load("evaluate")["roc_threshold"])
+    if p["refit"]:
+        model = text.refit(rnn.from_params, p, train, val, learning_rates)
     training.save(model, "rnn")
 
 

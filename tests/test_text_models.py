@@ -137,9 +137,10 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     texts, k = data
     model = BUILDERS["charcnn"](texts, "sigmoid")
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
-         "patience": 1, "monitor": "val_auc_micro"}  # fmt: skip
-    text.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
+         "patience": 1, "monitor": "val_auc_micro", "lr_patience": 0}  # fmt: skip
+    learning_rates = text.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
     history = model.history.history["val_auc_micro"]
+    assert learning_rates == [0.01] * (history.index(max(history)) + 1)
     assert all(0.0 <= v <= 1.0 for v in history)
     scores = text.predict(model, texts[40:])
     best = max(history)
@@ -175,3 +176,51 @@ def test_validation_auc_needs_present_and_absent_kinds(data):
 def test_every_allowed_monitor_has_a_direction():
     for section in ("train_rnn", "train_charcnn"):
         assert set(params.SCHEMA[section]["monitor"].options) == set(text.MONITOR_MODE)
+
+
+FIT = {"loss": "sigmoid", "learning_rate": 0.1, "batch_size": 16, "seed": 0, "epochs": 8,
+       "patience": 0, "monitor": "val_loss", "lr_patience": 1}  # fmt: skip
+
+
+@pytest.mark.parametrize("monitor", ["val_loss", "val_auc_micro"])
+def test_learning_rate_halves_after_epochs_without_a_better_monitor(data, tmp_path, monkeypatch, monitor):
+    monkeypatch.chdir(tmp_path)
+    training.seed_everything(0)
+    texts, k = data
+    model = BUILDERS["charcnn"](texts, "sigmoid")
+    learning_rates = text.fit(model, "tiny", {**FIT, "monitor": monitor}, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
+    scores = model.history.history[monitor]
+    better = (lambda a, b: a > b) if monitor == "val_auc_micro" else (lambda a, b: a < b)
+    # lr_patience 1: every epoch that does not beat the best so far halves the next epoch's rate
+    # (the first epoch sets the best, so the second keeps the first's rate)
+    expected, best = [0.1, 0.1], scores[0]
+    for score in scores[1:-1]:
+        expected.append(expected[-1] if better(score, best) else expected[-1] / 2)
+        best = score if better(score, best) else best
+    np.testing.assert_allclose(learning_rates, expected, rtol=1e-6)
+    assert min(learning_rates) < 0.1  # the tiny run did reach a plateau, so the check above bit
+    assert (tmp_path / "metrics/train/tiny/plots/metrics/train/learning_rate.tsv").exists()
+
+
+def test_refit_trains_a_fresh_model_on_train_and_val_with_the_chosen_schedule(data):
+    texts, k = data
+    train, val = (texts[:40], k[:40]), (texts[40:].copy(), k[40:])
+    val[0][0] = "zzzz only in val"  # a character the training tweets lack
+    built = []
+
+    def build(texts, p):
+        built.append(list(texts))
+        return BUILDERS["charcnn"](texts, p["loss"])
+
+    def refit():
+        return text.refit(build, FIT, train, val, [0.02, 0.01, 0.005])
+
+    model = refit()
+    assert built[0] == list(train[0]) + list(val[0])  # its character vocabulary covers val too
+    assert "z" in model.get_layer("characters").get_vocabulary()
+    assert len(model.history.history["loss"]) == 3
+    np.testing.assert_allclose(model.history.history["learning_rate"], [0.02, 0.01, 0.005], rtol=1e-6)
+    # seeded inside: the same call gives the same model whatever ran before it
+    again = refit()
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
