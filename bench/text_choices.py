@@ -16,22 +16,39 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline import evaluation, params, training, tweets  # noqa: E402
 from pipeline.models import charcnn, rnn, text  # noqa: E402
 
+BUILD = {"rnn": rnn.from_params, "charcnn": charcnn.from_params}
 
-def main() -> None:
-    name, overrides = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+
+def section(argv: list[str]) -> tuple[str, dict, dict]:
+    """`rnn key=value ...` -> ("rnn", the overrides as given, the train_rnn params with them)."""
+    name, overrides = argv[0], dict(a.split("=", 1) for a in argv[1:])
     p = params.load(f"train_{name}")
     p.update({k: yaml.safe_load(v) for k, v in overrides.items()})
+    return name, overrides, p
+
+
+def scratch_dir() -> None:
+    """Work from a scratch folder, so that dvclive's curves stay out of the project's metrics/."""
+    os.chdir(tempfile.mkdtemp(prefix="text_bench_"))
+
+
+def val_scores(model, val, threshold: float) -> str:
+    m = evaluation.text_metrics(val[1], text.predict(model, val[0]), threshold)
+    return f"val micro AUC {m['roc_auc_micro']:.4f} macro {m['roc_auc_macro']:.4f} RMSE {m['rmse']:.4f}"
+
+
+def main() -> None:
+    name, overrides, p = section(sys.argv[1:])
     threshold = params.load("evaluate")["roc_threshold"]
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     start = time.perf_counter()
-    model = {"rnn": rnn, "charcnn": charcnn}[name].from_params(train[0], p)
-    # Trained exactly as the stage trains; its dvclive curves go to a scratch folder, not metrics/.
-    os.chdir(tempfile.mkdtemp(prefix="text_choices_"))
+    model = BUILD[name](train[0], p)
+    scratch_dir()
+    # Trained as the stage's first run, early stopping included; not refitted, since the refit
+    # would learn from the very tweets scored here (bench/text_refit.py measures the refit).
     text.fit(model, name, p, train, val, threshold)
-    m = evaluation.text_metrics(val[1], text.predict(model, val[0]), threshold)
-    print(f"{name} {overrides}: val micro AUC {m['roc_auc_micro']:.4f} macro {m['roc_auc_macro']:.4f} "
-          f"RMSE {m['rmse']:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+    print(f"{name} {overrides}: {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

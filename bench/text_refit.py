@@ -10,43 +10,31 @@ which is the pipeline's train (70%) / val (10%) / test choice shifted onto train
     .venv/bin/python bench/text_refit.py charcnn seed=43 ...
 """
 
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-import yaml
+from text_choices import BUILD, scratch_dir, section, val_scores  # also puts the project on sys.path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline import evaluation, params, training, tweets  # noqa: E402
-from pipeline.models import charcnn, rnn, text  # noqa: E402
+from pipeline import params, training, tweets  # noqa: E402
+from pipeline.models import text  # noqa: E402
 
 
 def main() -> None:
-    name, overrides = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
-    p = params.load(f"train_{name}")
-    p.update({k: yaml.safe_load(v) for k, v in overrides.items()})
+    name, overrides, p = section(sys.argv[1:])
     threshold = params.load("evaluate")["roc_threshold"]
-    build = {"rnn": rnn, "charcnn": charcnn}[name].from_params
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     order = np.random.default_rng(p["seed"]).permutation(len(train[1]))
     a, b = (tuple(x[i] for x in train) for i in np.split(order, [len(order) * 6 // 7]))
-    os.chdir(tempfile.mkdtemp(prefix="text_refit_"))  # dvclive curves stay out of metrics/
-
-    def score(model):
-        m = evaluation.text_metrics(val[1], text.predict(model, val[0]), threshold)
-        return f"val micro AUC {m['roc_auc_micro']:.4f} macro {m['roc_auc_macro']:.4f} RMSE {m['rmse']:.4f}"
-
+    scratch_dir()
     start = time.perf_counter()
     training.seed_everything(p["seed"])
-    model = build(a[0], p)
+    model = BUILD[name](a[0], p)
     learning_rates = text.fit(model, name, p, a, b, threshold)
-    early = score(model)
-    model = text.refit(build, p, a, b, learning_rates)
-    print(f"{name} {overrides}: early ({len(learning_rates)} epochs on A) {early}; refit on A+B {score(model)} "
-          f"({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+    early = val_scores(model, val, threshold)
+    model = text.refit(BUILD[name], p, a, b, learning_rates)
+    print(f"{name} {overrides}: early ({len(learning_rates)} epochs on A) {early}; "
+          f"refit on A+B {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -96,34 +96,36 @@ def fit(model: keras.Model, name: str, p: dict, train, val, threshold: float) ->
     weights of the epoch with the best `p["monitor"]` on the validation split. Returns the
     learning rate of each epoch up to that best one: the schedule `refit` replays."""
     mode = MONITOR_MODE[p["monitor"]]
+    # In this order: the learning-rate schedule, dvclive and early stopping all read
+    # val_auc_micro, and dvclive logs the learning rate.
+    callbacks = [
+        ValidationAUC(*val, threshold),
+        *(
+            [keras.callbacks.ReduceLROnPlateau(p["monitor"], 0.5, p["lr_patience"], mode=mode, min_delta=0)]
+            if p["lr_patience"]
+            else []
+        ),
+        *training.callbacks(name, p["patience"], p["monitor"], mode),
+    ]
     compile(model, p["loss"], p["learning_rate"])
     history = model.fit(
         dataset(train[0], tweets.targets(train[1], p["loss"]), p["batch_size"], p["seed"]),
         validation_data=dataset(val[0], tweets.targets(val[1], p["loss"]), p["batch_size"]),
         epochs=p["epochs"],
-        # In this order: the learning-rate schedule, dvclive and early stopping all read
-        # val_auc_micro, and dvclive logs the learning rate.
-        callbacks=[
-            ValidationAUC(*val, threshold),
-            *(
-                [keras.callbacks.ReduceLROnPlateau(p["monitor"], 0.5, p["lr_patience"], mode=mode, min_delta=0)]
-                if p["lr_patience"]
-                else []
-            ),
-            *training.callbacks(name, p["patience"], p["monitor"], mode),
-        ],
+        callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself, seeded
         verbose=2,
     )
-    scores = history.history[p["monitor"]]
-    # As EarlyStopping chooses: the first epoch with the best score; without it, the last epoch.
-    kept = scores.index(max(scores) if mode == "max" else min(scores)) + 1 if p["patience"] else len(scores)
-    return history.history.get("learning_rate", [p["learning_rate"]] * len(scores))[:kept]
+    # The model holds the weights of early stopping's best epoch, or of the last one without it.
+    stopping = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
+    kept = stopping[0].best_epoch + 1 if stopping else len(history.epoch)
+    return history.history.get("learning_rate", [p["learning_rate"]] * kept)[:kept]
 
 
 def refit(build, p: dict, train, val, learning_rates: list[float]) -> keras.Model:
     """A fresh model from `build(texts, p)`, trained on train and val together with the epochs
-    and learning rates `fit` chose on val alone: the model then learns from 1/7 more tweets.
+    and learning rates `fit` chose on val alone: the model then learns from the validation
+    tweets too (1/7 more with the default split).
     On a split of the training tweets (bench/text_refit.py) this raised validation micro ROC-AUC."""
     texts, k = (np.concatenate(pair) for pair in zip(train, val))
     keras.utils.set_random_seed(p["seed"])
