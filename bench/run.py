@@ -5,7 +5,12 @@ per stage in pipeline order, so the figures do not overlap), the total, a no-op 
 and an incremental `dvc exp run` that changes one model's param; then checks that the run from
 scratch reproduced the committed metrics/ and plots/ byte for byte. Prints a markdown table.
 
-    bench/run.sh                 # or: .venv/bin/python bench/run.py [--keep DIR]
+    bench/run.sh                 # or: .venv/bin/python bench/run.py [--keep DIR] [--isa AVX2]
+
+--isa caps TensorFlow's oneDNN kernels (ONEDNN_MAX_CPU_ISA) for every stage: `--isa AVX2` on a
+host with AVX-512 or AMX measures what a machine with AVX2 alone would do with its oneDNN
+kernels (TensorFlow's other kernels still use the host's full instruction set). The results
+then differ from the committed ones where `precision: auto` chose another precision.
 """
 
 from __future__ import annotations
@@ -43,11 +48,28 @@ def stages_in_order(repo: Path, env: dict) -> list[str]:
     return [line.split("'")[1] for line in dry.stdout.splitlines() if line.startswith("Running stage")]
 
 
+def describe_machine(env: dict) -> tuple[str, str]:
+    """The hardware line the training stages print, and the precision `auto` picks, as seen
+    by a stage started with `env`."""
+    code = (
+        "from pipeline import runtime; runtime.quiet_tensorflow(); m = runtime.Machine.detect(); "
+        "print(m.device()); print(runtime.choose_precision('auto', m)[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    device, precision = out.stdout.strip().splitlines()
+    return device, precision
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--keep", type=Path, help="clone here and keep it (default: a temp dir)")
+    parser.add_argument("--isa", help="ONEDNN_MAX_CPU_ISA for every stage, e.g. AVX2")
     args = parser.parse_args()
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    if args.isa:
+        env["ONEDNN_MAX_CPU_ISA"] = args.isa
+    machine, precision = describe_machine(env)
+    print(f"{machine}; train_cnn precision: {precision}", file=sys.stderr, flush=True)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env.setdefault("DATA_MIRROR", str(ROOT.parent / "shared" / "data"))
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-"))
@@ -70,9 +92,10 @@ def main() -> None:
     incr, incr_rss, out = timed(["dvc", "exp", "run", *INCREMENTAL], repo, env)
     ran = [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")]
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     lines = [
-        f"Measured {when} on {os.cpu_count()} cores ({cpu}), {platform.system()}, commit "
+        f"Measured {when} on {machine}, {platform.system()}"
+        + (f", ONEDNN_MAX_CPU_ISA={args.isa}" if args.isa else "")
+        + f"; train_cnn precision {precision}; commit "
         + subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip(),
         "",
         "| step | wall time | peak memory |",

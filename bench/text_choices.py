@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline import evaluation, params, training, tweets  # noqa: E402
+from pipeline import evaluation, params, text_training, training, tweets  # noqa: E402
 from pipeline.models import charcnn, rnn, text  # noqa: E402
 
 BUILD = {"rnn": rnn.from_params, "charcnn": charcnn.from_params}
@@ -47,7 +47,7 @@ def main() -> None:
     scratch_dir()
     # Trained as the stage's first run, early stopping included; not refitted, since the refit
     # would learn from the very tweets scored here (bench/text_refit.py measures the refit).
-    text.fit(model, name, p, train, val, threshold)
+    text_training.fit(model, name, p, train, val, threshold)
     print(f"{name} {overrides}: {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s)", flush=True)
 
 

@@ -16,8 +16,7 @@ import time
 import numpy as np
 from text_choices import BUILD, scratch_dir, section, val_scores  # also puts the project on sys.path
 
-from pipeline import params, training, tweets  # noqa: E402
-from pipeline.models import text  # noqa: E402
+from pipeline import params, text_training, training, tweets  # noqa: E402
 
 
 def main() -> None:
@@ -30,9 +29,9 @@ def main() -> None:
     start = time.perf_counter()
     training.seed_everything(p["seed"])
     model = BUILD[name](a[0], p)
-    learning_rates = text.fit(model, name, p, a, b, threshold)
+    learning_rates = text_training.fit(model, name, p, a, b, threshold)
     early = val_scores(model, val, threshold)
-    model = text.refit(BUILD[name], p, a, b, learning_rates)
+    model = text_training.refit(BUILD[name], p, a, b, learning_rates)
     print(f"{name} {overrides}: early ({len(learning_rates)} epochs on A) {early}; "
           f"refit on A+B {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
 

@@ -21,7 +21,7 @@ import tensorflow as tf
 from keras import layers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline import evaluation, params, training, tweets  # noqa: E402
+from pipeline import evaluation, params, text_training, training, tweets  # noqa: E402
 from pipeline.models import charcnn, rnn, text  # noqa: E402
 
 LOSS = "sigmoid"
@@ -66,7 +66,7 @@ def fit(model, train, val, n_outputs=1, learning_rate=0.003, patience=4):
         d = tf.data.Dataset.from_tensor_slices((text.as_strings(texts), tuple([y] * n_outputs)))
         return (d.shuffle(len(y), seed=seed) if seed is not None else d).batch(64)
 
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=[text.loss_fn(LOSS)] * n_outputs)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=[text_training.loss_fn(LOSS)] * n_outputs)
     model.fit(ds(*train, seed=42), validation_data=ds(*val), epochs=40, shuffle=False, verbose=0,
               callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)])  # fmt: skip
 

@@ -8,7 +8,9 @@ first stage that runs.
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +113,7 @@ DROPOUT = Float(0.0, 0.9)
 DECAY = Float(0.0, 1.0)
 PATIENCE = Int(0, 1000)
 TEXT_LOSS = Choice(("softmax", "sigmoid"))
-TEXT_MONITOR = Choice(("val_loss", "val_auc_micro"))  # pipeline.models.text.MONITOR_MODE
+TEXT_MONITOR = Choice(("val_loss", "val_auc_micro"))  # pipeline.text_training.MONITOR_MODE
 
 SCHEMA: dict[str, Any] = {
     "base": {"seed": Int(0, 2**31 - 1)},
@@ -159,7 +161,7 @@ SCHEMA: dict[str, Any] = {
             "erase": Float(0.0, 1.0),
         },
         "test_time_flip": Bool(),
-        "precision": Choice(("float32", "mixed_bfloat16")),
+        "precision": Choice(("auto", "float32", "mixed_bfloat16")),  # pipeline.runtime.PRECISIONS
         "epochs": EPOCHS,
         "batch_size": BATCH,
         "learning_rate": LEARNING_RATE,
@@ -259,3 +261,48 @@ def load(section: str, path: Path | str = PARAMS_FILE) -> dict:
         raise ParamsError(f"{path} is not valid YAML: {e}") from e
     params = validate(raw)
     return {**params["base"], **params[section]}
+
+
+def merge(base: dict, overrides: dict, prefix: str = "") -> dict:
+    """`base` with the values of the nested mapping `overrides` put in; a key `base` lacks is an error."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if key not in base:
+            raise ParamsError(f"{prefix}{key}: unknown key; allowed keys: {', '.join(base)}")
+        out[key] = merge(base[key], value, f"{prefix}{key}.") if isinstance(value, dict) else value
+    return out
+
+
+def flatten(overrides: dict, prefix: str = "") -> list[str]:
+    """A nested mapping as `dvc exp run -S` arguments: section.key=value, lists and booleans in
+    the YAML/Hydra spelling."""
+    out = []
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            out += flatten(value, f"{prefix}{key}.")
+        else:
+            spelled = json.dumps(value, separators=(",", ":")) if not isinstance(value, str) else value
+            out += ["-S", f"{prefix}{key}={spelled}"]
+    return out
+
+
+def overrides_cli(argv: list[str]) -> int:
+    """`python -m pipeline.params --overrides FILE`: FILE's overrides, checked against
+    params.yaml, as `-S` arguments one per line (scripts/quick.sh)."""
+    if len(argv) != 2 or argv[0] != "--overrides":
+        print("usage: python -m pipeline.params --overrides FILE.yaml", file=sys.stderr)
+        return 2
+    try:
+        overrides = yaml.safe_load(Path(argv[1]).read_text()) or {}
+        if not isinstance(overrides, dict):
+            raise ParamsError(f"{argv[1]}: expected a mapping of params.yaml's sections")
+        validate(merge(yaml.safe_load(PARAMS_FILE.read_text()), overrides))
+    except (OSError, yaml.YAMLError, ParamsError) as e:
+        print(f"params: {argv[1]}: {' '.join(str(e).split())}", file=sys.stderr)  # one line
+        return 2
+    print("\n".join(flatten(overrides)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(overrides_cli(sys.argv[1:]))

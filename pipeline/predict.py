@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = read_images(args.input) if args.kind == "images" else read_tweets(args.input)
         # TensorFlow takes seconds to import: only once the input has been found good.
+        from pipeline import runtime
+
+        runtime.quiet_tensorflow()
         from pipeline import training
 
         model = training.load(args.model)

@@ -1,18 +1,17 @@
-"""What every training stage shares: determinism, dvclive logging, early stopping, saving."""
+"""What every training stage shares: determinism, dvclive logging, early stopping, progress,
+saving."""
 
 from __future__ import annotations
 
-import os
+import math
+import sys
+import time
+from pathlib import Path
 
-# TensorFlow's C++ start-up chatter would bury the stage's own output in `dvc repro`.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from pathlib import Path  # noqa: E402
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from dvclive import Live  # noqa: E402
-from dvclive.keras import DVCLiveCallback  # noqa: E402
+import keras
+import tensorflow as tf
+from dvclive import Live
+from dvclive.keras import DVCLiveCallback
 
 MODELS = Path("data/models")
 CURVES = Path("metrics/train")
@@ -29,12 +28,44 @@ def callbacks(name: str, patience: int = 0, monitor: str = "val_loss", mode: str
     # dvcyaml=False: the plots are declared in our dvc.yaml; save_dvc_exp=False: a stage inside
     # `dvc repro` must not create experiments of its own.
     live = Live(dir=str(CURVES / name), dvcyaml=False, save_dvc_exp=False, report=None)
+    # The hardware path is part of the result: `dvc exp show` lists it beside the metrics.
+    live.summary["precision"] = keras.mixed_precision.global_policy().name
+    live.summary["device"] = "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
     found = [DVCLiveCallback(live=live)]
     if patience:
         found.append(
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
         )
     return found
+
+
+class Progress(keras.callbacks.Callback):
+    """Prints how far a `predict` pass has come, about every tenth of it, with the time elapsed."""
+
+    def __init__(self, what: str, n_items: int, batch_size: int):
+        super().__init__()
+        self.what, self.n_items, self.batch_size = what, n_items, batch_size
+        self.steps = max(1, math.ceil(n_items / batch_size))
+        self.every = max(1, self.steps // 10)
+
+    def on_predict_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        done = batch + 1
+        if done % self.every == 0 or done == self.steps:
+            items = min(done * self.batch_size, self.n_items)
+            print(
+                f"{self.what}: {items:,}/{self.n_items:,} ({items / self.n_items:.0%}), "
+                f"{time.perf_counter() - self.start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def predict(model: keras.Model, x, what: str, batch_size: int = 512):
+    """`model.predict` over an array, printing its progress as `what`."""
+    return model.predict(x, batch_size=batch_size, verbose=0, callbacks=[Progress(what, len(x), batch_size)])
 
 
 def model_path(name: str) -> Path:
@@ -49,7 +80,7 @@ def save(model: keras.Model, name: str) -> Path:
 
 
 def load(path: Path | str) -> keras.Model:
-    # Importing the model modules registers their custom layers with Keras before loading.
-    from pipeline.models import cnn, rnn, transfer  # noqa: F401
+    # Registers the project's custom layers with Keras before loading.
+    from pipeline.models import layers  # noqa: F401
 
     return keras.models.load_model(path, compile=False)

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian/Ubuntu machine (or refresh an old set-up): system packages, then a
 # virtualenv in .venv with the pinned Python packages. Safe to run again; quick when done.
+#   scripts/setup.sh          CPU build of TensorFlow (runs anywhere)
+#   scripts/setup.sh --gpu    adds the CUDA libraries TensorFlow's GPU build needs (Linux x86_64
+#                             with an NVIDIA driver); the stages then use the GPU by themselves
 set -euo pipefail
+gpu=false
+for arg in "$@"; do
+  case "$arg" in
+    --gpu) gpu=true ;;
+    *) echo "setup: unknown option $arg; usage: scripts/setup.sh [--gpu]" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 
 sudo=""
@@ -21,4 +31,9 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements.txt -c constraints.txt
+if $gpu; then
+  # The same TensorFlow with the CUDA and cuDNN wheels it was built against (pip's extra).
+  .venv/bin/python -m pip install -q "tensorflow[and-cuda]==$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("tensorflow"))')" -c constraints.txt
+  .venv/bin/python -c 'from pipeline import runtime; runtime.quiet_tensorflow(); import tensorflow as tf; g = tf.config.list_physical_devices("GPU"); print(f"setup: {len(g)} GPU(s) visible to TensorFlow" + ("" if g else ": check the NVIDIA driver (nvidia-smi)"))'
+fi
 echo "setup: $(.venv/bin/python --version), $(.venv/bin/dvc --version | head -1) in .venv"

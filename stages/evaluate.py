@@ -15,7 +15,7 @@ def evaluate_ae(p: dict) -> None:
     model = training.load(training.model_path("ae"))
     x_train, _ = fashion.load("train")
     x_test, _ = fashion.load("test")
-    recon = model.predict(x_test, batch_size=512, verbose=0)
+    recon = training.predict(model, x_test, "evaluate ae: test images")
     mse = ev.r(np.mean((recon - autoencoder.scaled(x_test)) ** 2))
     size = autoencoder.code_size(model)
     pca = ev.pca_baseline(x_train, x_test, size, p["seed"])
@@ -32,7 +32,7 @@ def evaluate_classifier(name: str) -> None:
     results = {}
     for split in fashion.SPLITS:  # train and val too: the gap to test shows over-fitting
         x, y = fashion.load(split)
-        probs = model.predict(x, batch_size=512, verbose=0)
+        probs = training.predict(model, x, f"evaluate {name}: {split} images")
         results[split] = ev.classification(probs, y)
         if split == "test":
             results[split]["per_class_accuracy"] = ev.per_class_accuracy(probs, y)

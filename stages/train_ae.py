@@ -2,12 +2,13 @@
 
 import keras
 
-from pipeline import fashion, params, training
+from pipeline import fashion, params, runtime, training
 from pipeline.models import autoencoder
 
 
 def main() -> None:
     p = params.load("train_ae")
+    runtime.start("train_ae")
     training.seed_everything(p["seed"])
     x_train, _ = fashion.load("train")
     x_val, _ = fashion.load("val")
@@ -26,4 +27,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    runtime.main("train_ae", main)

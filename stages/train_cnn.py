@@ -2,14 +2,14 @@
 
 import keras
 
-from pipeline import fashion, params, training
+from pipeline import fashion, params, runtime, training
 from pipeline.models import cnn
 
 
 def main() -> None:
     p = params.load("train_cnn")
+    runtime.start("train_cnn", p["precision"])
     training.seed_everything(p["seed"])
-    keras.mixed_precision.set_global_policy(p["precision"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
     model = cnn.from_params(p, len(x_train))
@@ -26,4 +26,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    runtime.main("train_cnn", main)

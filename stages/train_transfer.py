@@ -7,12 +7,13 @@ is fitted on them; the saved model chains both, from 28x28 images to class proba
 import keras
 import numpy as np
 
-from pipeline import fashion, params, training
+from pipeline import fashion, params, runtime, training
 from pipeline.models import transfer
 
 
 def main() -> None:
     p = params.load("train_transfer")
+    runtime.start("train_transfer")
     training.seed_everything(p["seed"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
@@ -20,11 +21,12 @@ def main() -> None:
         p["backbone"], p["weights"], p["hub_handle"], p["preprocess"],
         p["input_size"], p["alpha"], p["pooling"],
     )  # fmt: skip
-    f_train = features.predict(x_train, batch_size=256, verbose=0)
-    f_val = features.predict(x_val, batch_size=256, verbose=0)
+    f_train = training.predict(features, x_train, "train_transfer: embedding the training images", 256)
+    f_val = training.predict(features, x_val, "train_transfer: embedding the validation images", 256)
     if p["flip_augment"]:
         # Mirrored clothes are still the same class: twice the training features, one pass each.
-        f_train = np.concatenate([f_train, features.predict(x_train[:, :, ::-1], batch_size=256, verbose=0)])
+        mirrored = training.predict(features, x_train[:, :, ::-1], "train_transfer: embedding mirrored images", 256)
+        f_train = np.concatenate([f_train, mirrored])
         y_train = np.concatenate([y_train, y_train])
     head = transfer.build_head(f_train.shape[1], p["l2"])
     head.compile(
@@ -45,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    runtime.main("train_transfer", main)

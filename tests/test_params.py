@@ -49,7 +49,7 @@ def mutate(good, dotted, value):
         ("train_cnn.augment.flip", "yes", "train_cnn.augment.flip: expected true or false"),
         ("train_cnn.augment.rotate", 10, "train_cnn.augment.rotate: unknown key"),
         ("train_cnn.augment.erase", 1.5, "train_cnn.augment.erase: 1.5 is out of range; allowed from 0.0 to 1.0"),
-        ("train_cnn.precision", "float16", "train_cnn.precision: got 'float16', allowed values: float32, mixed_bfloat16"),
+        ("train_cnn.precision", "float16", "train_cnn.precision: got 'float16', allowed values: auto, float32, mixed_bfloat16"),
         ("train_rnn.cell", "rnn", "train_rnn.cell: got 'rnn', allowed values: gru, lstm"),
         ("train_rnn.loss", "mse", "allowed values: softmax, sigmoid"),
         ("train_rnn.tokens", "chars", "train_rnn.tokens: got 'chars', allowed values: words, subwords"),
@@ -80,3 +80,35 @@ def test_invalid_yaml_is_reported(tmp_path):
     path.write_text("base: [unclosed\n")
     with pytest.raises(params.ParamsError, match="not valid YAML"):
         params.load("base", path)
+
+
+def test_every_named_override_set_is_valid_and_becomes_dvc_set_arguments(good, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    for config in sorted((ROOT / "configs").glob("*.yaml")):
+        assert params.overrides_cli(["--overrides", str(config)]) == 0, config
+        args = capsys.readouterr().out.splitlines()
+        assert args[0::2] == ["-S"] * (len(args) // 2)
+        overrides = yaml.safe_load(config.read_text())
+        assert args[1::2] == params.flatten(overrides)[1::2]
+
+
+def test_flatten_spells_values_as_dvc_set_reads_them():
+    assert params.flatten({"a": {"b": [4, 8], "c": False}, "d": "x"}) == ["-S", "a.b=[4,8]", "-S", "a.c=false", "-S", "d=x"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("train_ae: {epochz: 2}", "train_ae.epochz: unknown key; allowed keys: filters, code_size"),
+        ("train_ae: {epochs: 0}", "train_ae.epochs: 0 is out of range"),
+        ("- 1", "expected a mapping of params.yaml's sections"),
+        ("a: [", "while parsing"),
+    ],
+)
+def test_a_bad_override_set_is_one_line_naming_the_key(tmp_path, monkeypatch, capsys, text, message):
+    monkeypatch.chdir(ROOT)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    assert params.overrides_cli(["--overrides", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith(f"params: {bad}: ") and "\n" not in err.rstrip("\n")

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from pipeline import evaluation, params, training, tweets
-from pipeline.models import charcnn, rnn, text
+from pipeline import evaluation, params, text_training, training, tweets
+from pipeline.models import charcnn, layers, rnn, text
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -40,8 +40,8 @@ def test_builds_trains_and_outputs_per_loss(data, name, loss):
     texts, k = data
     model = BUILDERS[name](texts, loss)
     assert model.output_shape == (None, 15)
-    text.compile(model, loss, 0.01)
-    ds = text.dataset(texts, tweets.targets(k, loss), 16, shuffle_seed=0)
+    text_training.compile(model, loss, 0.01)
+    ds = text_training.dataset(texts, tweets.targets(k, loss), 16, shuffle_seed=0)
     hist = model.fit(ds, epochs=4, shuffle=False, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     scores = text.predict(model, texts[:7])
@@ -54,15 +54,15 @@ def test_losses_on_a_row_summing_to_more_than_one():
     k = np.zeros((1, 15), np.float32)
     k[0, [9, 10]] = [1.0, 0.6]  # rain and snow: sums to 1.6
     pred = np.full((1, 15), 1 / 15, np.float32)
-    soft = float(text.loss_fn("softmax")(tweets.targets(k, "softmax"), pred))
+    soft = float(text_training.loss_fn("softmax")(tweets.targets(k, "softmax"), pred))
     np.testing.assert_allclose(soft, np.log(15), rtol=1e-5)  # renormalised targets sum to 1
-    sig = float(text.loss_fn("sigmoid")(tweets.targets(k, "sigmoid"), pred))
+    sig = float(text_training.loss_fn("sigmoid")(tweets.targets(k, "sigmoid"), pred))
     # mean over kinds of -[k log p + (1 - k) log(1 - p)], with the fractions as given
     p = 1 / 15
     expected = -np.mean(k * np.log(p) + (1 - k) * np.log(1 - p))
     np.testing.assert_allclose(sig, expected, rtol=1e-4)
     with pytest.raises(ValueError, match="allowed values: softmax, sigmoid"):
-        text.loss_fn("mse")
+        text_training.loss_fn("mse")
 
 
 @pytest.mark.parametrize("name", ["rnn", "rnn_words", "charcnn"])
@@ -70,8 +70,8 @@ def test_saved_model_takes_raw_strings(tmp_path, data, name):
     training.seed_everything(0)
     texts, k = data
     model = BUILDERS[name](texts, "sigmoid")
-    text.compile(model, "sigmoid", 0.01)
-    model.fit(text.dataset(texts, k, 16), epochs=1, shuffle=False, verbose=0)
+    text_training.compile(model, "sigmoid", 0.01)
+    model.fit(text_training.dataset(texts, k, 16), epochs=1, shuffle=False, verbose=0)
     path = tmp_path / f"{name}.keras"
     model.save(path)
     # Tokenisation is inside the file: loading needs no preprocessing code of ours (the subword
@@ -98,7 +98,7 @@ def test_non_text_input_is_rejected(data):
 
 
 def subword_ids(texts, sequence_length=6, buckets=1024):
-    return rnn.SubwordIds(sequence_length, buckets)(text.as_strings(texts)).numpy()
+    return layers.SubwordIds(sequence_length, buckets)(text.as_strings(texts)).numpy()
 
 
 def test_subwords_are_hashed_character_ngrams_of_each_word():
@@ -117,7 +117,7 @@ def test_subwords_are_hashed_character_ngrams_of_each_word():
 
 
 def test_subword_embedding_averages_present_ngrams_and_masks_empty_words():
-    layer = rnn.SubwordEmbedding(5, 2)
+    layer = layers.SubwordEmbedding(5, 2)
     ids = np.array([[[1, 2, 0], [0, 0, 0]]])
     out = layer(ids)
     table = layer.embeddings.numpy()
@@ -138,7 +138,7 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     model = BUILDERS["charcnn"](texts, "sigmoid")
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
          "patience": 1, "monitor": "val_auc_micro", "lr_patience": 0}  # fmt: skip
-    learning_rates = text.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
+    learning_rates = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
     history = model.history.history["val_auc_micro"]
     assert learning_rates == [0.01] * (history.index(max(history)) + 1)
     assert all(0.0 <= v <= 1.0 for v in history)
@@ -169,13 +169,13 @@ def test_from_params_builds_what_the_section_describes(data):
 def test_validation_auc_needs_present_and_absent_kinds(data):
     texts, k = data
     with pytest.raises(ValueError, match="micro ROC-AUC is undefined.*no .tweet, kind. pair.*monitor: val_loss"):
-        text.ValidationAUC(texts, np.zeros_like(k), 0.5)
-    text.ValidationAUC(texts, k, 0.5)  # the fixture has both
+        text_training.ValidationAUC(texts, np.zeros_like(k), 0.5)
+    text_training.ValidationAUC(texts, k, 0.5)  # the fixture has both
 
 
 def test_every_allowed_monitor_has_a_direction():
     for section in ("train_rnn", "train_charcnn"):
-        assert set(params.SCHEMA[section]["monitor"].options) == set(text.MONITOR_MODE)
+        assert set(params.SCHEMA[section]["monitor"].options) == set(text_training.MONITOR_MODE)
 
 
 FIT = {"loss": "sigmoid", "learning_rate": 0.1, "batch_size": 16, "seed": 0, "epochs": 8,
@@ -188,7 +188,7 @@ def test_learning_rate_halves_after_epochs_without_a_better_monitor(data, tmp_pa
     training.seed_everything(0)
     texts, k = data
     model = BUILDERS["charcnn"](texts, "sigmoid")
-    learning_rates = text.fit(model, "tiny", {**FIT, "monitor": monitor}, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
+    learning_rates = text_training.fit(model, "tiny", {**FIT, "monitor": monitor}, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
     scores = model.history.history[monitor]
     better = (lambda a, b: a > b) if monitor == "val_auc_micro" else (lambda a, b: a < b)
     # lr_patience 1: every epoch that does not beat the best so far halves the next epoch's rate
@@ -213,7 +213,7 @@ def test_refit_trains_a_fresh_model_on_train_and_val_with_the_chosen_schedule(da
         return BUILDERS["charcnn"](texts, p["loss"])
 
     def refit():
-        return text.refit(build, FIT, train, val, [0.02, 0.01, 0.005])
+        return text_training.refit(build, FIT, train, val, [0.02, 0.01, 0.005])
 
     model = refit()
     assert built[0] == list(train[0]) + list(val[0])  # its character vocabulary covers val too
@@ -224,3 +224,21 @@ def test_refit_trains_a_fresh_model_on_train_and_val_with_the_chosen_schedule(da
     again = refit()
     for a, b in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_max_pooling_over_words_ignores_padded_steps():
+    # A padded step holds zeros: a plain max would report 0 where every real word is negative.
+    x = np.array([[[-1.0, -2.0], [-3.0, 5.0], [0.0, 0.0]]], dtype="float32")
+    pooled = layers.MaskedMaxPooling1D()(x, mask=np.array([[True, True, False]]))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pooled), [[-1.0, 5.0]])
+    empty = layers.MaskedMaxPooling1D()(x, mask=np.array([[False, False, False]]))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(empty), [[0.0, 0.0]])
+
+
+@pytest.mark.parametrize("name", ["rnn", "rnn_words"])
+def test_rnn_pools_with_the_mask_keras_does_not_warn_of_destroying_it(data, name, recwarn):
+    model = BUILDERS[name](data[0], "sigmoid")
+    text.predict(model, ["rain today", "snow"])
+    assert not [w for w in recwarn if "mask" in str(w.message)]
+    pooling = [layer for layer in model.layers if isinstance(layer, layers.MaskedMaxPooling1D)]
+    assert {layer.name for layer in pooling} == {"max_over_words", "words_present"}

@@ -1,8 +1,8 @@
 """A tiny configuration of params.yaml: the real pipeline on a few hundred examples, in minutes."""
 
-import copy
-
 import yaml
+
+from pipeline.params import merge
 
 OVERRIDES = {
     "preprocess": {
@@ -17,13 +17,6 @@ OVERRIDES = {
     "baseline_text": {"max_features": 1000},
     "evaluate": {"ae_examples": 3},
 }
-
-
-def merge(base: dict, overrides: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        out[key] = merge(out[key], value) if isinstance(value, dict) else value
-    return out
 
 
 def tiny_params(path) -> dict:

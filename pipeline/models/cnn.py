@@ -34,6 +34,8 @@ import math
 import keras
 from keras import layers
 
+from pipeline.models.layers import FlipLeftRight
+
 
 def build(
     filters: list[int],
@@ -75,14 +77,6 @@ def build(
     # float32 even under a mixed-precision policy: a softmax in bfloat16 loses small probabilities.
     outputs = layers.Dense(10, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="cnn")
-
-
-@keras.saving.register_keras_serializable(package="pipeline")
-class FlipLeftRight(layers.Layer):
-    """Mirrors (N, 28, 28) images left to right; always, unlike RandomFlip."""
-
-    def call(self, images):
-        return keras.ops.flip(images, axis=-1)
 
 
 def with_flip_averaging(trained: keras.Model) -> keras.Model:

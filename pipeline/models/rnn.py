@@ -22,82 +22,10 @@ recurrent layer alone under-learns kinds with a handful of training tweets, e.g.
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
-from keras import layers, ops
+from keras import layers
 
 from pipeline.models import text
-
-# What TextVectorization's "lower_and_strip_punctuation" strips, so both token kinds see the
-# same words: '#rain' and '@mention' become 'rain' and 'mention'.
-PUNCTUATION = r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']"""
-
-
-@keras.saving.register_keras_serializable(package="tweets")
-class SubwordIds(layers.Layer):
-    """Raw tweets (N, 1) -> hashed subword ids (N, sequence_length, n-grams per word); 0 pads.
-
-    Hashing (fingerprint64, stable across runs and machines) needs no vocabulary, so a word
-    never seen in training still gets the embeddings of the n-grams it shares with seen ones.
-    """
-
-    def __init__(self, sequence_length: int, buckets: int, ngram_widths=(3, 4, 5), **kwargs):
-        super().__init__(**kwargs)
-        self.sequence_length = sequence_length
-        self.buckets = buckets
-        self.ngram_widths = tuple(ngram_widths)
-
-    def call(self, inputs):
-        tweets = tf.strings.regex_replace(tf.strings.lower(tf.reshape(inputs, [-1])), PUNCTUATION, " ")
-        words = tf.strings.split(tweets)[:, : self.sequence_length]
-        words = words.to_tensor(default_value="", shape=[None, self.sequence_length])
-        marked = tf.strings.join(["<", words, ">"])
-        grams = tf.strings.ngrams(tf.strings.unicode_split(marked, "UTF-8"), self.ngram_widths, separator="")
-        whole = tf.RaggedTensor.from_tensor(marked[..., None], ragged_rank=2)
-        ids = (tf.strings.to_hash_bucket_fast(tf.concat([whole, grams], axis=-1), self.buckets) + 1).to_tensor(0)
-        return tf.where((words != "")[..., None], ids, tf.zeros_like(ids))
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor((inputs.shape[0], self.sequence_length, None), dtype="int64")
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "sequence_length": self.sequence_length,
-            "buckets": self.buckets,
-            "ngram_widths": list(self.ngram_widths),
-        }
-
-
-@keras.saving.register_keras_serializable(package="tweets")
-class SubwordEmbedding(layers.Layer):
-    """Subword ids (N, T, G) -> each token's mean embedding (N, T, dim), masking empty tokens."""
-
-    def __init__(self, input_dim: int, output_dim: int, **kwargs):
-        super().__init__(**kwargs)
-        self.input_dim = input_dim
-        self.output_dim = output_dim
-
-    def build(self, input_shape):
-        self.embeddings = self.add_weight(
-            shape=(self.input_dim, self.output_dim),
-            initializer=keras.initializers.RandomUniform(-0.05, 0.05),  # as keras' Embedding
-            name="embeddings",
-        )
-
-    def call(self, ids):
-        vectors = ops.take(self.embeddings, ids, axis=0)
-        present = ops.cast(ids > 0, vectors.dtype)[..., None]
-        return ops.sum(vectors * present, axis=-2) / ops.maximum(ops.sum(present, axis=-2), 1.0)
-
-    def compute_mask(self, ids, mask=None):
-        return ops.any(ids > 0, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.output_dim)
-
-    def get_config(self):
-        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim}
-
+from pipeline.models.layers import MaskedMaxPooling1D, SubwordEmbedding, SubwordIds
 
 def embed(inputs, train_texts, tokens: str, max_tokens: int, buckets: int, sequence_length: int, dim: int):
     if tokens == "subwords":
@@ -135,10 +63,9 @@ def build(
     recurrent = {"gru": layers.GRU, "lstm": layers.LSTM}[cell](units, return_sequences=pooling == "max")
     x = layers.Bidirectional(recurrent)(x) if bidirectional else recurrent(x)
     if pooling == "max":
-        # Padded steps output zeros (masked), which cannot hide a unit's positive maximum.
-        x = layers.GlobalMaxPooling1D()(x)
+        x = MaskedMaxPooling1D(name="max_over_words")(x)
     if embedding_skip:
-        x = layers.Concatenate()([x, layers.GlobalMaxPooling1D(name="words_present")(embedded)])
+        x = layers.Concatenate()([x, MaskedMaxPooling1D(name="words_present")(embedded)])
     if dropout:
         x = layers.Dropout(dropout)(x)
     return keras.Model(inputs, text.output_layer(loss)(x), name="rnn")

@@ -15,40 +15,12 @@ import inspect
 import keras
 from keras import layers
 
+from pipeline.models.layers import HubFeatures
+
 # Per-channel statistics that keras.applications' preprocess_input uses for each mode.
 TORCH_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 TORCH_VAR = [(0.229 * 255) ** 2, (0.224 * 255) ** 2, (0.225 * 255) ** 2]
 CAFFE_MEAN = [103.939, 116.779, 123.68]  # BGR; the channel order is moot for grey images
-
-
-@keras.saving.register_keras_serializable(package="pipeline")
-class HubFeatures(keras.layers.Layer):
-    """A TF-Hub image feature vector (float RGB in [0, 1] -> features) as a frozen Keras 3 layer.
-
-    Its variables belong to the SavedModel, not to Keras: a saved .keras model stores the
-    handle and loads the module again from it.
-    """
-
-    def __init__(self, handle: str, **kwargs):
-        kwargs["trainable"] = False
-        super().__init__(**kwargs)
-        import tensorflow_hub as hub
-
-        self.handle = handle
-        self.module = hub.load(handle)
-
-    def call(self, images):
-        return self.module(images)
-
-    def compute_output_shape(self, input_shape):
-        import tensorflow as tf
-
-        spec = tf.TensorSpec([1, *input_shape[1:]], self.compute_dtype)
-        out = self.module.__call__.get_concrete_function(spec).structured_outputs
-        return (input_shape[0], *out.shape[1:])
-
-    def get_config(self):
-        return {**super().get_config(), "handle": self.handle}
 
 
 def _scale(x, mode: str):

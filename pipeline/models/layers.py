@@ -1,0 +1,146 @@
+"""The project's custom Keras layers, in one module: loading any saved model imports this
+alone (pipeline.training.load), not the model builders.
+
+Registered names ("pipeline>..." and "tweets>...") are what saved .keras files refer to: keep
+them when moving a layer.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="pipeline")
+class FlipLeftRight(layers.Layer):
+    """Mirrors (N, 28, 28) images left to right; always, unlike RandomFlip."""
+
+    def call(self, images):
+        return keras.ops.flip(images, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="pipeline")
+class HubFeatures(keras.layers.Layer):
+    """A TF-Hub image feature vector (float RGB in [0, 1] -> features) as a frozen Keras 3 layer.
+
+    Its variables belong to the SavedModel, not to Keras: a saved .keras model stores the
+    handle and loads the module again from it.
+    """
+
+    def __init__(self, handle: str, **kwargs):
+        kwargs["trainable"] = False
+        super().__init__(**kwargs)
+        import tensorflow_hub as hub
+
+        self.handle = handle
+        self.module = hub.load(handle)
+
+    def call(self, images):
+        return self.module(images)
+
+    def compute_output_shape(self, input_shape):
+        import tensorflow as tf
+
+        spec = tf.TensorSpec([1, *input_shape[1:]], self.compute_dtype)
+        out = self.module.__call__.get_concrete_function(spec).structured_outputs
+        return (input_shape[0], *out.shape[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "handle": self.handle}
+
+
+# What TextVectorization's "lower_and_strip_punctuation" strips, so both token kinds see the
+# same words: '#rain' and '@mention' become 'rain' and 'mention'.
+PUNCTUATION = r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']"""
+
+
+@keras.saving.register_keras_serializable(package="tweets")
+class SubwordIds(layers.Layer):
+    """Raw tweets (N, 1) -> hashed subword ids (N, sequence_length, n-grams per word); 0 pads.
+
+    Hashing (fingerprint64, stable across runs and machines) needs no vocabulary, so a word
+    never seen in training still gets the embeddings of the n-grams it shares with seen ones.
+    """
+
+    def __init__(self, sequence_length: int, buckets: int, ngram_widths=(3, 4, 5), **kwargs):
+        super().__init__(**kwargs)
+        self.sequence_length = sequence_length
+        self.buckets = buckets
+        self.ngram_widths = tuple(ngram_widths)
+
+    def call(self, inputs):
+        tweets = tf.strings.regex_replace(tf.strings.lower(tf.reshape(inputs, [-1])), PUNCTUATION, " ")
+        words = tf.strings.split(tweets)[:, : self.sequence_length]
+        words = words.to_tensor(default_value="", shape=[None, self.sequence_length])
+        marked = tf.strings.join(["<", words, ">"])
+        grams = tf.strings.ngrams(tf.strings.unicode_split(marked, "UTF-8"), self.ngram_widths, separator="")
+        whole = tf.RaggedTensor.from_tensor(marked[..., None], ragged_rank=2)
+        ids = (tf.strings.to_hash_bucket_fast(tf.concat([whole, grams], axis=-1), self.buckets) + 1).to_tensor(0)
+        return tf.where((words != "")[..., None], ids, tf.zeros_like(ids))
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor((inputs.shape[0], self.sequence_length, None), dtype="int64")
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "sequence_length": self.sequence_length,
+            "buckets": self.buckets,
+            "ngram_widths": list(self.ngram_widths),
+        }
+
+
+@keras.saving.register_keras_serializable(package="tweets")
+class SubwordEmbedding(layers.Layer):
+    """Subword ids (N, T, G) -> each token's mean embedding (N, T, dim), masking empty tokens."""
+
+    def __init__(self, input_dim: int, output_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim = input_dim
+        self.output_dim = output_dim
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim),
+            initializer=keras.initializers.RandomUniform(-0.05, 0.05),  # as keras' Embedding
+            name="embeddings",
+        )
+
+    def call(self, ids):
+        vectors = ops.take(self.embeddings, ids, axis=0)
+        present = ops.cast(ids > 0, vectors.dtype)[..., None]
+        return ops.sum(vectors * present, axis=-2) / ops.maximum(ops.sum(present, axis=-2), 1.0)
+
+    def compute_mask(self, ids, mask=None):
+        return ops.any(ids > 0, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.output_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim}
+
+
+@keras.saving.register_keras_serializable(package="tweets")
+class MaskedMaxPooling1D(layers.Layer):
+    """(N, T, D) -> (N, D): each feature's maximum over the time steps the mask keeps; 0 for a
+    tweet with none. Keras's GlobalMaxPooling1D ignores the mask, so padded steps (zeros) would
+    take part in the max and hide every negative value of a real word."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, x, mask=None):
+        if mask is None:
+            return ops.max(x, axis=1)
+        keep = ops.expand_dims(ops.cast(mask, "bool"), -1)
+        pooled = ops.max(ops.where(keep, x, ops.full_like(x, float("-inf"))), axis=1)
+        return ops.where(ops.any(keep, axis=1), pooled, ops.zeros_like(pooled))
+
+    def compute_mask(self, x, mask=None):
+        return None  # no time axis left to mask
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
