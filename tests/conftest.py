@@ -9,7 +9,6 @@ import pytest
 
 # Nothing in the tests may wait on a network that is not there.
 os.environ["DVC_NO_ANALYTICS"] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
 # The real raw data, beside the checkout (and beside CI's clone).

@@ -91,6 +91,20 @@ def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
     assert run(["git", "status", "--porcelain"], repo).stdout == ""  # outputs git-ignored or committed
 
 
+def test_training_stages_say_their_hardware_path_and_tensorflow_stays_quiet(repo, reproduced):
+    out = reproduced.stdout + reproduced.stderr
+    for stage in ("train_ae", "train_cnn", "train_transfer", "train_rnn", "train_charcnn"):
+        # The stage's first line: device, CPU flags or GPU, threads, precision and why.
+        first = [line for line in out.splitlines() if line.startswith(f"{stage}: ")][0]
+        assert " threads; precision " in first, first
+        trained = json.loads((repo / f"metrics/train/{stage[6:]}/metrics.json").read_text())
+        assert trained["device"] == "cpu" and trained["precision"] in ("float32", "mixed_bfloat16")
+    for noise in ("cuInit", "absl::InitializeLog", "oneDNN custom operations", "NodeDef mentions",
+                  "destroy the mask", "Traceback"):  # fmt: skip
+        assert noise not in out, noise
+    assert "train_transfer: embedding the training images: 300/300 (100%)" in out
+
+
 def test_second_repro_runs_nothing(repo, reproduced):
     proc = run(["dvc", "repro"], repo)
     assert ran_stages(proc) == [], proc.stdout

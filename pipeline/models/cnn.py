@@ -1,18 +1,20 @@
 """train_cnn: a deep convolutional classifier for 28x28 Fashion-MNIST images.
 
-Architecture, and why (README "Deep CNN" repeats this with the measured figures):
+Architecture, and why (docs/models.md repeats this with the measured figures):
 - Blocks of `convs_per_block` convolutions with `kernel_size` 3 (default), stride 1 and "same"
   padding. Two stacked 3x3 convolutions see a 5x5 window with fewer weights and one more
   non-linearity than a single 5x5 (the VGG argument); stride 1 with same padding keeps every
   pixel and the image border, which matters at 28x28 where a 1-pixel edge is 7% of the width.
 - Each block ends in 2x2 max pooling, which halves the resolution (28 -> 14 -> 7 -> 3) while
-  the filter count doubles (48 -> 96 -> 192 by default), so each block costs about the same to
+  the filter count doubles (32 -> 64 -> 128 by default), so each block costs about the same to
   compute and the features grow more abstract as the field of view grows. Three blocks are as
   deep as 28 pixels allow: a fourth would pool 3x3 down to 1x1.
-- Batch normalisation is a param, off by default: on this CPU it took about 60% of each
-  bfloat16 training step, and the same CPU time spent on wider layers and more epochs scored higher on
-  the validation split (README "How the defaults were chosen"). Six convolutions deep, the
+- Batch normalisation is a param, off by default: it adds about 15% to a float32 training step
+  and 55% to a bfloat16 one, and the same CPU time spent on more epochs scored as high on the
+  validation split (docs/tuning.md). Six convolutions deep, the
   network still trains stably without it at this learning rate (see its training curves).
+- The width (32/64/128) and epochs are set by the budget of a 2-core AVX2 CPU (docs/tuning.md):
+  convolutions are nearly all of the cost, and 48/96/192 costs 2-3x as much per epoch.
 - Dropout after each block and before the classifier, decoupled weight decay (AdamW) and label
   smoothing regularise.
 - Augmentation (random horizontal flip; translation, zoom and random erasing are params), active
@@ -20,9 +22,9 @@ Architecture, and why (README "Deep CNN" repeats this with the measured figures)
 - The classifier flattens the last 3x3 feature map (global average pooling would throw away
   where a feature is, and position separates e.g. sandals from sneakers), then one hidden Dense
   layer and a 10-way softmax.
-- `precision: mixed_bfloat16` computes in bfloat16 and keeps the weights in float32; on CPUs
-  with AMX/AVX-512 bf16 units (this one) a training step is several times cheaper; the softmax
-  stays in float32.
+- `precision` (train_cnn's param; `auto` by default, see pipeline.runtime): bfloat16 compute
+  with float32 weights where the hardware has native bfloat16 units, float32 elsewhere; the
+  softmax stays in float32 either way.
 - The saved model averages the predictions for the image and its mirror image
   (`test_time_flip`), see `with_flip_averaging`.
 """

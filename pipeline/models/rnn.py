@@ -9,7 +9,7 @@ Tokens (`tokens` param), both inside the saved model:
   marking the word's ends), hashed into `buckets` rows. 5,600 training tweets see "rain",
   "raining", "rainy" and "#rainraingoaway" a few times each; as separate words each gets a few
   updates, as subwords they share "rain". Measured on the validation split, this is what moved
-  the RNN from 0.974 to ~0.98 micro ROC-AUC (README, "How the defaults were chosen").
+  the RNN from 0.974 to ~0.98 micro ROC-AUC (docs/tuning.md).
 Then: spatial dropout -> a GRU or LSTM, optionally bidirectional (a tweet's weather word can sit
 anywhere and the right context matters as much as the left) -> the final state (`pooling:
 last`) or each unit's maximum over time (`pooling: max`, which keeps a word's signal however far
