@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline import fashion, training  # noqa: E402
+from pipeline import fashion, runtime, training  # noqa: E402
 from pipeline.models import cnn  # noqa: E402
 
 
@@ -27,8 +27,8 @@ def main() -> None:
         key, value = arg.split("=", 1)
         p[key] = yaml.safe_load(value)
     print(p, flush=True)
+    runtime.start("cnn_choices", p.get("precision", "auto"))
     training.seed_everything(p.get("seed", 42))
-    keras.mixed_precision.set_global_policy(p.get("precision", "float32"))
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
     model = cnn.from_params(p, len(x_train))

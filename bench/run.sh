@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh >/dev/null
-exec .venv/bin/python bench/run.py "$@"
+exec .venv/bin/python -m bench.run "$@"

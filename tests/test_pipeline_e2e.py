@@ -172,3 +172,24 @@ def test_push_clone_pull_runs_nothing(repo, reproduced, tmp_path):
     assert (clone / "data/models/cnn.keras").is_file()
     proc = run(["dvc", "repro"], clone)
     assert ran_stages(proc) == [], proc.stdout
+
+
+def test_quick_run_is_an_experiment_that_leaves_the_workspace_alone(repo, reproduced):
+    (repo / ".venv").symlink_to(Path(sys.executable).parents[1])  # scripts/setup.sh: already set up
+    before = snapshot(repo)
+    proc = run(["bash", "scripts/quick.sh"], repo)
+    out = proc.stdout + proc.stderr
+    assert "quick: experiment quick ran in" in out
+    assert set(ran_stages(proc)) >= {"preprocess", "train_cnn", "train_rnn", "summarize"}
+    assert snapshot(repo) == before  # the committed results stay in the workspace
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
+    names = [e.get("name") for rev in shown for e in rev.get("experiments") or []]
+    assert "quick" in names
+    assert (repo / "dvc_plots/index.html").is_file()
+
+
+def test_quick_run_names_the_sets_it_knows(repo):
+    proc = run(["bash", "scripts/quick.sh", "nosuch"], repo, check=False)
+    assert proc.returncode == 2
+    assert "configs/nosuch.yaml: no such file; the named sets are: quick" in proc.stderr
