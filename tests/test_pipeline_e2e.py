@@ -183,9 +183,8 @@ def test_quick_run_is_an_experiment_that_leaves_the_workspace_alone(repo, reprod
     assert set(ran_stages(proc)) >= {"preprocess", "train_cnn", "train_rnn", "summarize"}
     assert snapshot(repo) == before  # the committed results stay in the workspace
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
-    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
-    names = [e.get("name") for rev in shown for e in rev.get("experiments") or []]
-    assert "quick" in names
+    shown = run(["dvc", "exp", "show", "--json"], repo).stdout
+    assert '"name": "quick"' in shown, shown[:2000]
     assert (repo / "dvc_plots/index.html").is_file()
 
 
