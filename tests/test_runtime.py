@@ -102,3 +102,58 @@ def test_tensorflow_start_up_notices_do_not_reach_stderr_but_real_output_does():
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert proc.stderr == "stage output\n"
+
+
+def test_an_op_without_a_deterministic_gpu_kernel_ends_the_stage_with_one_line_saying_what_to_do():
+    import tensorflow as tf
+
+    def fit():
+        raise tf.errors.UnimplementedError(
+            None, None, "A deterministic GPU implementation of ScatterNd is not currently available.\nmore"
+        )
+
+    with pytest.raises(SystemExit) as stop:
+        runtime.main("train_x", fit)
+    message = str(stop.value.code)
+    assert message.startswith("train_x: A deterministic GPU implementation of ScatterNd")
+    assert "CUDA_VISIBLE_DEVICES=" in message and "\n" not in message
+
+
+def test_user_errors_end_the_stage_with_one_line_and_bugs_keep_their_traceback():
+    from pipeline.params import ParamsError
+
+    def bad_param():
+        raise ParamsError("train_x.epochs: 0 is out of range; allowed from 1 to 1000")
+
+    with pytest.raises(SystemExit) as stop:
+        runtime.main("train_x", bad_param)
+    assert stop.value.code == "train_x: train_x.epochs: 0 is out of range; allowed from 1 to 1000"
+
+    def bug():
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        runtime.main("train_x", bug)
+
+
+def test_start_prints_the_hardware_path_first_and_warns_of_emulated_bfloat16(capsys, monkeypatch):
+    import keras
+    import tensorflow as tf
+
+    fabricated = machine(AVX2_ONLY)
+    monkeypatch.setattr(runtime.Machine, "detect", classmethod(lambda cls: fabricated))
+    threads = {}
+    # Other tests have started TensorFlow in this process, which fixes its thread pools.
+    monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", lambda n: threads.update(intra=n))
+    monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: threads.update(inter=n))
+    try:
+        assert runtime.start("train_x", "mixed_bfloat16") == "mixed_bfloat16"
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert threads == {"intra": 2, "inter": 2}
+    first, warning = capsys.readouterr().err.splitlines()
+    assert first == (
+        "train_x: CPU test CPU [avx2 fma], 2 threads; precision mixed_bfloat16 (as set in params.yaml)"
+    )
+    assert warning.startswith("train_x: warning: precision mixed_bfloat16 on hardware without native bfloat16")
