@@ -1,0 +1,32 @@
+"""Benchmarks and the validation-split experiments that chose the defaults, each run from the
+project root as `python -m bench.<name>`. They read params through pipeline.params, so every
+value comes from params.yaml unless a KEY=VALUE argument overrides it."""
+
+from __future__ import annotations
+
+import yaml
+
+from pipeline import params
+
+
+def stage_params(section: str, args: list[str]) -> dict:
+    """params.yaml's `section` (with `base`) and KEY=VALUE overrides (values parsed as YAML,
+    nested keys with dots: augment.flip=false), checked against the schema like the stage's own."""
+    overrides: dict = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise SystemExit(f"{arg!r}: expected KEY=VALUE, e.g. epochs=5")
+        *parents, leaf = key.split(".")
+        node = overrides
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    base = params.load(section)
+    try:
+        merged = params.merge(base, overrides, f"{section}.")
+        params.validate({k: merged[k] for k in params.SCHEMA[section]}, params.SCHEMA[section], f"{section}.")
+        params.validate({k: merged[k] for k in params.SCHEMA["base"]}, params.SCHEMA["base"], "base.")
+    except params.ParamsError as e:
+        raise SystemExit(str(e)) from e
+    return merged

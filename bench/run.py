@@ -5,7 +5,10 @@ per stage in pipeline order, so the figures do not overlap), the total, a no-op 
 and an incremental `dvc exp run` that changes one model's param; then checks that the run from
 scratch reproduced the committed metrics/ and plots/ byte for byte. Prints a markdown table.
 
-    bench/run.sh                 # or: .venv/bin/python bench/run.py [--keep DIR] [--isa AVX2]
+    bench/run.sh                 # or: .venv/bin/python -m bench.run [--keep DIR] [--isa AVX2]
+
+With --keep DIR, the clone stays in DIR/repo and the results of the run from scratch (dvc.lock,
+metrics/, plots/, data/models/) in DIR/from-scratch, before the incremental experiment.
 
 --isa caps TensorFlow's oneDNN kernels (ONEDNN_MAX_CPU_ISA) for every stage: `--isa AVX2` on a
 host with AVX-512 or AMX measures what a machine with AVX2 alone would do with its oneDNN
@@ -23,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,15 +91,24 @@ def main() -> None:
         ["git", "status", "--porcelain", "--", "metrics", "plots"], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.split("\n")
     differ = [line[3:] for line in differ if line.strip()]
+    if args.keep:
+        # The incremental experiment below changes the workspace: keep the run from scratch
+        # (its lock file, metrics, plots and models) to commit from.
+        kept = work / "from-scratch"
+        for rel in ("metrics", "plots", "data/models"):
+            shutil.copytree(repo / rel, kept / rel)
+        shutil.copy2(repo / "dvc.lock", kept / "dvc.lock")
     noop, noop_rss, _ = timed(["dvc", "repro"], repo, env)
     incr, incr_rss, out = timed(["dvc", "exp", "run", *INCREMENTAL], repo, env)
     ran = [line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")]
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"Measured {when} on {machine}, {platform.system()}"
         + (f", ONEDNN_MAX_CPU_ISA={args.isa}" if args.isa else "")
         + f"; train_cnn precision {precision}; commit "
-        + subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip(),
+        + subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
+        ).stdout.strip(),
         "",
         "| step | wall time | peak memory |",
         "| --- | ---: | ---: |",

@@ -36,7 +36,8 @@ def main(argv: list[str]) -> None:
         key, _, value = arg.partition("=")
         overrides[key] = yaml.safe_load(value)
     p = params.merge(params.load(section), overrides, f"{section}.")
-    policy = runtime.start(f"step_time {section}", p.get("precision"))
+    runtime.start(f"step_time {section}", p.get("precision"))
+    policy = keras.mixed_precision.global_policy().name
     training.seed_everything(p["seed"])
     x, y = fashion.load("train")
     n_epoch, bs = len(x), p["batch_size"]
@@ -45,8 +46,7 @@ def main(argv: list[str]) -> None:
         model = cnn.from_params(p, n_epoch)
         target = keras.utils.to_categorical(y, 10)
     else:
-        model = autoencoder.build(p["filters"], p["code_size"])
-        model.compile(optimizer=keras.optimizers.Adam(p["learning_rate"]), loss="mse")
+        model = autoencoder.from_params(p, n_epoch)
         target = autoencoder.scaled(x)
     model.fit(x[: bs * WARMUP], target[: bs * WARMUP], batch_size=bs, epochs=1, verbose=0)
     start = time.perf_counter()

@@ -1,30 +1,26 @@
 """Validation scores of tweet-model variants, to choose train_rnn / train_charcnn params.
 Trains on data/prepared/tweets/train.csv and scores on val.csv (never on test).
 
-    .venv/bin/python bench/text_choices.py rnn loss=softmax units=128 ...
+    .venv/bin/python -m bench.text_choices rnn loss=softmax units=128 ...
 """
 
 import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline import evaluation, params, text_training, training, tweets  # noqa: E402
-from pipeline.models import charcnn, rnn, text  # noqa: E402
+from bench import stage_params
+from pipeline import evaluation, params, runtime, text_training, training, tweets
+from pipeline.models import charcnn, rnn, text
 
 BUILD = {"rnn": rnn.from_params, "charcnn": charcnn.from_params}
 
 
-def section(argv: list[str]) -> tuple[str, dict, dict]:
+def section(argv: list[str]) -> tuple[str, list[str], dict]:
     """`rnn key=value ...` -> ("rnn", the overrides as given, the train_rnn params with them)."""
-    name, overrides = argv[0], dict(a.split("=", 1) for a in argv[1:])
-    p = params.load(f"train_{name}")
-    p.update({k: yaml.safe_load(v) for k, v in overrides.items()})
-    return name, overrides, p
+    if not argv or argv[0] not in BUILD:
+        raise SystemExit(f"usage: python -m bench.<name> {{{','.join(BUILD)}}} [KEY=VALUE ...]")
+    return argv[0], argv[1:], stage_params(f"train_{argv[0]}", argv[1:])
 
 
 def scratch_dir() -> None:
@@ -40,6 +36,7 @@ def val_scores(model, val, threshold: float) -> str:
 def main() -> None:
     name, overrides, p = section(sys.argv[1:])
     threshold = params.load("evaluate")["roc_threshold"]
+    runtime.start(f"text_choices {name}")
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     start = time.perf_counter()

@@ -7,16 +7,16 @@ into A (6/7) and B (1/7, as large as val), then
 
 which is the pipeline's train (70%) / val (10%) / test choice shifted onto train / val.
 
-    .venv/bin/python bench/text_refit.py charcnn seed=43 ...
+    .venv/bin/python -m bench.text_refit charcnn seed=43 ...
 """
 
 import sys
 import time
 
 import numpy as np
-from text_choices import BUILD, scratch_dir, section, val_scores  # also puts the project on sys.path
 
-from pipeline import params, text_training, training, tweets  # noqa: E402
+from bench.text_choices import BUILD, scratch_dir, section, val_scores
+from pipeline import params, runtime, text_training, training, tweets
 
 
 def main() -> None:
@@ -26,14 +26,19 @@ def main() -> None:
     order = np.random.default_rng(p["seed"]).permutation(len(train[1]))
     a, b = (tuple(x[i] for x in train) for i in np.split(order, [len(order) * 6 // 7]))
     scratch_dir()
+    runtime.start(f"text_refit {name}")
     start = time.perf_counter()
     training.seed_everything(p["seed"])
     model = BUILD[name](a[0], p)
     learning_rates = text_training.fit(model, name, p, a, b, threshold)
     early = val_scores(model, val, threshold)
     model = text_training.refit(BUILD[name], p, a, b, learning_rates)
-    print(f"{name} {overrides}: early ({len(learning_rates)} epochs on A) {early}; "
-          f"refit on A+B {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+    late = val_scores(model, val, threshold)
+    print(
+        f"{name} {overrides}: early ({len(learning_rates)} epochs on A) {early}; "
+        f"refit on A+B {late} ({time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -1,45 +1,58 @@
-"""Validation accuracy of the transfer model's choices (pooling, mirrored training copies, L2),
-on the real data, to pick train_transfer's defaults. Uses the validation split only.
+"""Validation accuracy of a train_transfer configuration on the real prepared data (validation
+split only; the test split is never read), to pick train_transfer's defaults.
 
-    .venv/bin/python bench/transfer_choices.py [INPUT_SIZE] [POOLING ...]    # e.g. 128 grid2 avg
+    .venv/bin/python -m bench.transfer_choices pooling=avg
+    .venv/bin/python -m bench.transfer_choices input_size=96 flip_augment=true l2=0
+
+Each argument overrides one key of params.yaml's train_transfer section (values parsed as YAML).
+Trains the head as the stage does (early stopping on validation accuracy included) and prints
+the best validation accuracy and the time of the embedding pass and of the fit.
 """
 
-import os
 import sys
-from pathlib import Path
+import time
 
-import keras
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline import fashion, idx  # noqa: E402
-from pipeline.models import transfer  # noqa: E402
-
-MIRROR = Path(os.environ.get("DATA_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+from bench import stage_params
+from pipeline import runtime
 
 
 def main() -> None:
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 128
-    poolings = sys.argv[2:] or ["grid2", "avg"]
-    raw = MIRROR / "fashion-mnist"
-    x, y = idx.read_images_labels(raw / "train-images-idx3-ubyte.gz", raw / "train-labels-idx1-ubyte.gz")
-    x_train, x_val, y_train, y_val = fashion.split_train_val(x, y, 0.1, 42)
-    weights = str(MIRROR / "weights" / "mobilenet_2_5_224_tf_no_top.h5")
-    for pooling in poolings:
-        features = transfer.build_features("MobileNet", weights, "", "tf", size, 0.25, pooling)
-        f_train = features.predict(x_train, batch_size=256, verbose=0)
-        f_val = features.predict(x_val, batch_size=256, verbose=0)
-        f_flip = features.predict(x_train[:, :, ::-1], batch_size=256, verbose=0)
-        for flip in (False, True):
-            for l2 in (0.0, 1e-4):
-                keras.utils.set_random_seed(0)
-                head = transfer.build_head(f_train.shape[1], l2)
-                head.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-                xs = np.concatenate([f_train, f_flip]) if flip else f_train
-                ys = np.concatenate([y_train, y_train]) if flip else y_train
-                hist = head.fit(xs, ys, batch_size=256, epochs=30, validation_data=(f_val, y_val), verbose=0)
-                print(f"input {size} pooling {pooling} features {f_train.shape[1]} flip {flip} l2 {l2}: "
-                      f"best val accuracy {max(hist.history['val_accuracy']):.4f}", flush=True)
+    p = stage_params("train_transfer", sys.argv[1:])
+    runtime.quiet_tensorflow()
+    import numpy as np
+
+    from pipeline import fashion, training
+    from pipeline.models import transfer
+
+    runtime.start("transfer_choices")
+    training.seed_everything(p["seed"])
+    x_train, y_train = fashion.load("train")
+    x_val, y_val = fashion.load("val")
+    start = time.perf_counter()
+    features = transfer.features_from_params(p)
+    f_train = training.predict(features, x_train, "embedding the training images", 256)
+    f_val = training.predict(features, x_val, "embedding the validation images", 256)
+    if p["flip_augment"]:
+        mirrored = training.predict(features, x_train[:, :, ::-1], "embedding mirrored images", 256)
+        f_train, y_train = np.concatenate([f_train, mirrored]), np.concatenate([y_train, y_train])
+    embedded = time.perf_counter()
+    head = transfer.head_from_params(p, f_train.shape[1])
+    stopping = training.keras.callbacks.EarlyStopping("val_accuracy", patience=p["patience"] or p["epochs"])
+    hist = head.fit(
+        f_train,
+        y_train,
+        validation_data=(f_val, y_val),
+        epochs=p["epochs"],
+        batch_size=p["batch_size"],
+        callbacks=[stopping],
+        verbose=0,
+    )
+    print(
+        f"RESULT {sys.argv[1:]}: best val accuracy {max(hist.history['val_accuracy']):.4f} "
+        f"({len(hist.epoch)} epochs, {f_train.shape[1]} features); embedding {embedded - start:.0f} s, "
+        f"fit {time.perf_counter() - embedded:.0f} s",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

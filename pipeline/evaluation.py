@@ -54,7 +54,7 @@ def per_class_accuracy(probs: np.ndarray, y: np.ndarray) -> dict:
 def confusion_records(probs: np.ndarray, y: np.ndarray) -> list[dict]:
     """One {actual, predicted} row per test image: the input of DVC's confusion template."""
     names = np.array(fashion.CLASSES)
-    return [{"actual": a, "predicted": p} for a, p in zip(names[y], names[probs.argmax(axis=1)])]
+    return [{"actual": a, "predicted": p} for a, p in zip(names[y], names[probs.argmax(axis=1)], strict=True)]
 
 
 def pca_baseline(x_train: np.ndarray, x_test: np.ndarray, components: int, seed: int) -> float:
@@ -116,13 +116,13 @@ def roc_records(k: np.ndarray, scores: np.ndarray, threshold: float) -> list[dic
     fpr, tpr, thr = skm.roc_curve(_present(k, threshold).ravel(), scores.ravel())
     # sklearn's first threshold is inf (nothing predicted positive): not valid JSON, so cap it.
     thr = np.minimum(thr, 1.0)
-    return [{"fpr": r(f), "tpr": r(t), "threshold": r(h)} for f, t, h in zip(fpr, tpr, thr)]
+    return [{"fpr": r(f), "tpr": r(t), "threshold": r(h)} for f, t, h in zip(fpr, tpr, thr, strict=True)]
 
 
 def roc_per_kind_png(path: Path, k: np.ndarray, scores: np.ndarray, threshold: float, title: str) -> None:
     truth = _present(k, threshold)
     fig, axes = plt.subplots(3, 5, figsize=(13, 8), sharex=True, sharey=True)
-    for j, (kind, ax) in enumerate(zip(tweets.KINDS, axes.ravel())):
+    for j, (kind, ax) in enumerate(zip(tweets.KINDS, axes.ravel(), strict=True)):
         positives = int(truth[:, j].sum())
         if 0 < positives < len(truth):
             fpr, tpr, _ = skm.roc_curve(truth[:, j], scores[:, j])

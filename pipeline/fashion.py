@@ -31,4 +31,8 @@ def save(root: Path, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
 
 def load(split: str, root: Path = PREPARED) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images (N, 28, 28) and uint8 labels (N,) of one split."""
-    return np.load(root / f"x_{split}.npy"), np.load(root / f"y_{split}.npy")
+    paths = root / f"x_{split}.npy", root / f"y_{split}.npy"
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file; run `dvc repro preprocess` first")
+    return np.load(paths[0]), np.load(paths[1])

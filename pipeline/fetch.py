@@ -91,9 +91,7 @@ def verify(path: Path, entry: Entry) -> None:
     expected = entry.gunzip_sha256 or entry.sha256 or entry.git_blob
     kind, actual = checksum(path, entry)
     if actual != expected:
-        raise ChecksumError(
-            f"{entry.path}: checksum mismatch ({kind}): expected {expected}, got {actual}"
-        )
+        raise ChecksumError(f"{entry.path}: checksum mismatch ({kind}): expected {expected}, got {actual}")
 
 
 def sources(entry: Entry, mirror: str | None, debian_dir: Path = DEBIAN_DIR) -> list[str]:
@@ -115,14 +113,17 @@ def _download(url: str, tmp: Path, timeout: float) -> None:
         length = resp.headers.get("Content-Length")
         total = int(length) if length is not None else None
         got = 0
-        with open(tmp, "wb") as out, tqdm(
-            total=total,
-            unit="B",
-            unit_scale=True,
-            desc=Path(urllib.parse.urlparse(url).path).name,
-            disable=total is not None and total < PROGRESS_MIN_BYTES,
-            file=sys.stderr,
-        ) as bar:
+        with (
+            open(tmp, "wb") as out,
+            tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=Path(urllib.parse.urlparse(url).path).name,
+                disable=total is not None and total < PROGRESS_MIN_BYTES,
+                file=sys.stderr,
+            ) as bar,
+        ):
             while block := resp.read(CHUNK):
                 out.write(block)
                 got += len(block)

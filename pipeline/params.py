@@ -85,9 +85,7 @@ class ListOf:
 
     def check(self, key: str, value: Any) -> list:
         if not isinstance(value, list) or not self.min_len <= len(value) <= self.max_len:
-            raise ParamsError(
-                f"{key}: expected a list of {self.min_len} to {self.max_len} items, got {value!r}"
-            )
+            raise ParamsError(f"{key}: expected a list of {self.min_len} to {self.max_len} items, got {value!r}")
         return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
 
 
@@ -116,7 +114,10 @@ TEXT_LOSS = Choice(("softmax", "sigmoid"))
 TEXT_MONITOR = Choice(("val_loss", "val_auc_micro"))  # pipeline.text_training.MONITOR_MODE
 
 SCHEMA: dict[str, Any] = {
-    "base": {"seed": Int(0, 2**31 - 1)},
+    "base": {
+        "seed": Int(0, 2**31 - 1),
+        "distribute": Choice(("auto", "none", "mirrored")),  # pipeline.runtime.DISTRIBUTE
+    },
     "download": {
         # first8000: the 8,000-row file that the offline mirror carries; full: all 77,946 rows.
         "tweets": Choice(("first8000", "full")),
@@ -147,7 +148,7 @@ SCHEMA: dict[str, Any] = {
     },
     "train_cnn": {
         "filters": ListOf(Int(1, 1024), 1, 3),
-        "convs_per_block": Int(1, 4),
+        "convs_per_block": ListOf(Int(1, 4), 1, 3),  # one entry per entry of filters
         "kernel_size": Int(1, 7),
         "dense_units": Int(0, 4096),
         "dropout": DROPOUT,
@@ -219,6 +220,10 @@ SCHEMA: dict[str, Any] = {
         "lr_patience": PATIENCE,
         "refit": Bool(),
     },
+    "train_ensemble": {
+        "members": ListOf(Choice(("rnn", "charcnn")), 1, 2),
+        "weight_step": Float(0.01, 0.5),
+    },
     "baseline_text": {
         "max_features": Int(100, 10_000_000),
         "alpha": Float(0.0, 1e6, lo_open=True),
@@ -226,9 +231,14 @@ SCHEMA: dict[str, Any] = {
     },
     "evaluate": {
         "roc_threshold": Float(0.0, 1.0, lo_open=True),
+        "train_images": Int(0, 10_000_000),
         "ae_examples": Int(1, 50),
     },
 }
+
+
+# Lists that describe the same blocks, so must be as long as each other.
+PAIRED = [("train_cnn", "convs_per_block", "filters")]
 
 
 def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
@@ -238,9 +248,7 @@ def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
         raise ParamsError(f"{where}: expected a mapping of keys to values, got {params!r}")
     unknown = sorted(set(params) - set(schema))
     if unknown:
-        raise ParamsError(
-            f"{prefix}{unknown[0]}: unknown key; allowed keys in {where}: {', '.join(schema)}"
-        )
+        raise ParamsError(f"{prefix}{unknown[0]}: unknown key; allowed keys in {where}: {', '.join(schema)}")
     missing = [k for k in schema if k not in params]
     if missing:
         raise ParamsError(f"{prefix}{missing[0]}: missing from {where}; add it to params.yaml")
@@ -250,6 +258,12 @@ def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
             out[key] = validate(params[key], spec, f"{prefix}{key}.")
         else:
             out[key] = spec.check(f"{prefix}{key}", params[key])
+    for section, key, other in PAIRED:
+        if prefix == f"{section}." and len(out[key]) != len(out[other]):
+            raise ParamsError(
+                f"{section}.{key}: {out[key]} has {len(out[key])} entries, {other} {out[other]} has "
+                f"{len(out[other])}; give one per block"
+            )
     return out
 
 

@@ -1,11 +1,11 @@
 """Apply a trained model to new data and write its predictions as CSV.
 
-    python -m pipeline.predict images data/models/cnn.keras IMAGES OUT.csv
-        IMAGES: an IDX file (gzipped or not) or a .npy of uint8 images, shape (N, 28, 28)
-        OUT.csv: index, class, class_name, then one probability column per class
-    python -m pipeline.predict tweets data/models/rnn.keras TWEETS.csv OUT.csv
-        TWEETS.csv: any CSV with a `tweet` column
-        OUT.csv: the input's id column if it has one, then one probability column per kind
+python -m pipeline.predict images data/models/cnn.keras IMAGES OUT.csv
+    IMAGES: an IDX file (gzipped or not) or a .npy of uint8 images, shape (N, 28, 28)
+    OUT.csv: index, class, class_name, then one probability column per class
+python -m pipeline.predict tweets data/models/rnn.keras TWEETS.csv OUT.csv
+    TWEETS.csv: any CSV with a `tweet` column
+    OUT.csv: the input's id column if it has one, then one probability column per kind
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # oneDNN's ISA names in increasing order (oneDNN's dnnl_cpu_isa_t); bfloat16 is native from
 # AVX512_CORE_BF16 on. Aliases that newer oneDNN releases also accept map to the same rank.
@@ -29,6 +30,7 @@ BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 SHOWN_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 BF16_GPU_CAPABILITY = (8, 0)  # Ampere and later
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+DISTRIBUTE = ("auto", "none", "mirrored")
 
 
 class RuntimeSetupError(RuntimeError):
@@ -72,7 +74,8 @@ class Machine:
     def device(self) -> str:
         if self.gpus:
             names = ", ".join(
-                f"{g.get('device_name', g.get('name', 'GPU'))} (compute {'.'.join(map(str, g.get('compute_capability') or ('?',)))})"
+                f"{g.get('device_name', g.get('name', 'GPU'))} "
+                f"(compute {'.'.join(map(str, g.get('compute_capability') or ('?',)))})"
                 for g in self.gpus
             )
             return f"{len(self.gpus)} GPU: {names}"
@@ -88,11 +91,11 @@ def cgroup_cpu_limit() -> float | None:
         ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None),
     ):
         try:
-            text = open(path).read()
+            text = Path(path).read_text()
             if parse:
                 quota, period = parse(text)
             else:
-                quota, period = text.strip(), open("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read().strip()
+                quota, period = text.strip(), Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text().strip()
         except (OSError, ValueError):
             continue
         if quota in ("max", "-1"):
@@ -159,9 +162,25 @@ def choose_precision(requested: str, machine: Machine) -> tuple[str, str, str | 
     return requested, "as set in params.yaml", warning
 
 
-def start(stage: str, precision: str | None = None, deterministic: bool = True) -> str:
+def choose_devices(distribute: str, gpus: int, cpus: int) -> tuple[list[str] | None, str]:
+    """(the devices to mirror the model over, or None for one device; why) for a `distribute`
+    param on a machine with `gpus` GPUs and `cpus` logical CPU devices."""
+    if distribute not in DISTRIBUTE:
+        raise ValueError(f"distribute: got {distribute!r}, allowed values: {', '.join(DISTRIBUTE)}")
+    if distribute == "none":
+        return None, "one device (distribute: none)"
+    if gpus > 1 or (distribute == "mirrored" and gpus):
+        return [f"/gpu:{i}" for i in range(gpus)], f"mirrored over {gpus} GPUs ({distribute})"
+    if distribute == "auto":
+        return None, f"one device (auto: {'one GPU' if gpus else 'no GPU'})"
+    # Over CPU devices it splits each batch and gains nothing on one CPU: for tests and checks.
+    return [f"/cpu:{i}" for i in range(cpus)], f"mirrored over {cpus} CPU devices (mirrored)"
+
+
+def start(stage: str, precision: str | None = None, distribute: str = "none"):
     """Set up TensorFlow for a training stage and print, as its first line, the hardware path it
-    takes. Returns the Keras dtype policy in force (float32 unless `precision` chooses else)."""
+    takes. Returns the tf.distribute strategy to build and compile the model under (the default
+    strategy, one device, unless `distribute` mirrors it over several)."""
     import keras
     import tensorflow as tf
 
@@ -173,12 +192,12 @@ def start(stage: str, precision: str | None = None, deterministic: bool = True) 
     # Before any op runs: TensorFlow fixes its thread pools at first use.
     tf.config.threading.set_intra_op_parallelism_threads(machine.threads)
     tf.config.threading.set_inter_op_parallelism_threads(min(2, machine.threads))
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
-    print(f"{stage}: {machine.device()}; precision {policy} ({why})", file=sys.stderr, flush=True)
+    devices, where = choose_devices(distribute, len(machine.gpus), len(tf.config.list_logical_devices("CPU")))
+    strategy = tf.distribute.MirroredStrategy(devices) if devices else tf.distribute.get_strategy()
+    print(f"{stage}: {machine.device()}; precision {policy} ({why}); {where}", file=sys.stderr, flush=True)
     if warning:
         print(f"{stage}: warning: {warning}", file=sys.stderr, flush=True)
-    return policy
+    return strategy
 
 
 # Lines TensorFlow writes to the C-level stderr while it starts, before its logging is set up
@@ -224,20 +243,24 @@ def quiet_tensorflow() -> None:
             sys.stderr.write("".join(kept))
 
 
-def main(stage: str, fn, user_errors: tuple[type[BaseException], ...] = ()) -> None:
-    """Run a stage's `fn`; a user error (bad param, missing input) or an op TensorFlow cannot run
-    deterministically on this GPU ends it with one line `stage: message` and exit code 1. A bug
-    still shows its traceback."""
-    from pipeline.params import ParamsError
+class UserError(Exception):
+    """A problem with the stage's input that one line explains, with its fix."""
 
-    import tensorflow as tf
+
+def main(stage: str, fn, user_errors: tuple[type[BaseException], ...] = ()) -> None:
+    """Run a stage's `fn`; a user error (bad param, missing input, bad data) or an op TensorFlow
+    cannot run deterministically on this GPU ends it with one line `stage: message` and exit
+    code 1. A bug still shows its traceback."""
+    from pipeline.params import ParamsError
 
     try:
         fn()
-    except (ParamsError, FileNotFoundError, *user_errors) as e:
+    except (ParamsError, FileNotFoundError, UserError, *user_errors) as e:
         sys.exit(f"{stage}: {e}")
-    except tf.errors.UnimplementedError as e:
-        if "determinis" not in str(e).lower():
+    except Exception as e:
+        # Only stages that imported TensorFlow can meet its errors; the others must not pay its import.
+        tf = sys.modules.get("tensorflow")
+        if tf is None or not isinstance(e, tf.errors.UnimplementedError) or "determinis" not in str(e).lower():
             raise
         first = str(e).strip().splitlines()[0]
         sys.exit(

@@ -80,7 +80,15 @@ def save(model: keras.Model, name: str) -> Path:
 
 
 def load(path: Path | str) -> keras.Model:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model; run `dvc repro train_{path.stem}` first")
     # Registers the project's custom layers with Keras before loading.
-    from pipeline.models import layers  # noqa: F401
+    from pipeline.models import layers  # noqa: F401  (imported for its side effect)
 
     return keras.models.load_model(path, compile=False)
+
+
+def val_scores_path(name: str) -> Path:
+    """Where a tweet model's stage keeps its validation scores from before the refit."""
+    return MODELS / f"{name}.val_scores.npy"

@@ -39,9 +39,7 @@ def read(path: Path | str) -> pd.DataFrame:
         raise TweetsError(f"{path}: the file is empty; expected a header with {REQUIRED}") from e
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise TweetsError(
-            f"{path}: missing columns {missing}; expected at least {', '.join(REQUIRED)}"
-        )
+        raise TweetsError(f"{path}: missing columns {missing}; expected at least {', '.join(REQUIRED)}")
     return df[REQUIRED]
 
 
@@ -108,5 +106,8 @@ PREPARED = Path("data/prepared/tweets")
 
 def load_prepared(split: str, root: Path = PREPARED) -> tuple[np.ndarray, np.ndarray]:
     """(tweets as an array of str, kind fractions float32 (N, 15)) of one prepared split."""
-    df = pd.read_csv(root / f"{split}.csv", dtype={"tweet": str}, keep_default_na=False)
+    path = root / f"{split}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; run `dvc repro preprocess` first")
+    df = pd.read_csv(path, dtype={"tweet": str}, keep_default_na=False)
     return df["tweet"].to_numpy(dtype=object), labels(df)

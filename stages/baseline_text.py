@@ -12,7 +12,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline, make_union
 
 from pipeline import evaluation as ev
-from pipeline import params, tweets
+from pipeline import params, runtime, tweets
 
 
 def main() -> None:
@@ -35,4 +35,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    runtime.main("baseline_text", main)

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline import fetch, params
+from pipeline import fetch, params, runtime
 
 OUT = Path("data/raw")
 
@@ -19,7 +19,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (fetch.FetchError, params.ParamsError) as e:
-        sys.exit(f"download: {e}")
+    runtime.main("download", main, (fetch.FetchError,))

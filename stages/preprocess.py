@@ -1,12 +1,11 @@
 """preprocess: data/raw/ -> data/prepared/ (validated, split, compact) and metrics/data.json."""
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from pipeline import fashion, idx, params, tweets
+from pipeline import fashion, idx, params, runtime, tweets
 
 RAW = Path("data/raw")
 TWEETS_OUT = tweets.PREPARED
@@ -28,7 +27,7 @@ def prepare_fashion(p: dict) -> dict:
     return {
         name: {
             "rows": len(yy),
-            "per_class": {c: int(n) for c, n in zip(fashion.CLASSES, np.bincount(yy, minlength=10))},
+            "per_class": {c: int(n) for c, n in zip(fashion.CLASSES, np.bincount(yy, minlength=10), strict=True)},
         }
         for name, (_, yy) in splits.items()
     }
@@ -41,13 +40,13 @@ def prepare_tweets(p: dict, source: Path) -> dict:
     parts = tweets.split(df, p["test_fraction"], p["val_fraction"], p["seed"])
     TWEETS_OUT.mkdir(parents=True, exist_ok=True)
     stats = {"source": source.name, **report}
-    for name, part in zip(("train", "val", "test"), parts):
+    for name, part in zip(("train", "val", "test"), parts, strict=True):
         part.to_csv(TWEETS_OUT / f"{name}.csv", index=False)
         k = tweets.labels(part)
         sums = k.sum(axis=1)
         stats[name] = {
             "rows": len(part),
-            "kind_present": {kind: int(n) for kind, n in zip(tweets.KINDS, (k >= 0.5).sum(axis=0))},
+            "kind_present": {kind: int(n) for kind, n in zip(tweets.KINDS, (k >= 0.5).sum(axis=0), strict=True)},
             "kind_sum": {
                 "mean": round(float(sums.mean()), 4),
                 "max": round(float(sums.max()), 4),
@@ -69,7 +68,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (idx.IdxError, tweets.TweetsError, params.ParamsError, FileNotFoundError) as e:
-        sys.exit(f"preprocess: {e}")
+    runtime.main("preprocess", main, (idx.IdxError, tweets.TweetsError))

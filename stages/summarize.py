@@ -4,11 +4,13 @@ plots/evaluate/*/roc.json -> plots/roc_comparison.png, the tweet models' ROC cur
 import json
 from pathlib import Path
 
+from pipeline import runtime
 from pipeline.evaluation import METRICS, PLOTS, PNG_META, plt
 
 OUT = Path("metrics/summary.md")
 ROC_PNG = Path("plots/roc_comparison.png")
-TEXT_MODELS = {"rnn": "RNN", "charcnn": "char CNN", "tfidf": "TF-IDF + ridge"}
+TEXT_MODELS = {"rnn": "RNN", "charcnn": "char CNN", "ensemble": "ensemble", "tfidf": "TF-IDF + ridge"}
+IMAGE_MODELS = ("ae", "cnn", "transfer")
 
 
 def rows(m: dict) -> list[tuple[str, str, str]]:
@@ -21,8 +23,9 @@ def rows(m: dict) -> list[tuple[str, str, str]]:
         ("frozen MobileNet + Dense (train_transfer)", f"test accuracy {tr['test']['accuracy']:.4f}",
          f"train accuracy {tr['train']['accuracy']:.4f}"),
     ]  # fmt: skip
-    for name, label in (("rnn", "RNN (train_rnn)"), ("charcnn", "char CNN (train_charcnn)"), ("tfidf", "TF-IDF + ridge baseline")):
+    for name, label in TEXT_MODELS.items():
         t = m[name]["test"]
+        label += " baseline (baseline_text)" if name == "tfidf" else f" (train_{name})"
         found.append((label, f"test micro ROC-AUC {t['roc_auc_micro']:.4f}",
                       f"macro ROC-AUC {t['roc_auc_macro']:.4f}, RMSE {t['rmse']:.4f}"))  # fmt: skip
     return found
@@ -44,7 +47,13 @@ def roc_picture(metrics: dict) -> None:
 
 
 def main() -> None:
-    metrics = {p.stem: json.loads(p.read_text()) for p in sorted(METRICS.glob("*.json"))}
+    metrics = {}
+    for name in (*IMAGE_MODELS, *TEXT_MODELS):
+        path = METRICS / f"{name}.json"
+        if not path.is_file():
+            stage = "baseline_text" if name == "tfidf" else f"evaluate@{name}"
+            raise FileNotFoundError(f"{path}: no such file; run `dvc repro {stage}` first")
+        metrics[name] = json.loads(path.read_text())
     lines = ["| model | headline | also |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows(metrics)]
     OUT.write_text("\n".join(lines) + "\n")
@@ -52,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    runtime.main("summarize", main)

@@ -1,19 +1,17 @@
 """train_ae: data/prepared/fashion -> data/models/ae.keras, curves in metrics/train/ae/."""
 
-import keras
-
 from pipeline import fashion, params, runtime, training
 from pipeline.models import autoencoder
 
 
 def main() -> None:
     p = params.load("train_ae")
-    runtime.start("train_ae")
+    strategy = runtime.start("train_ae", distribute=p["distribute"])
     training.seed_everything(p["seed"])
     x_train, _ = fashion.load("train")
     x_val, _ = fashion.load("val")
-    model = autoencoder.build(p["filters"], p["code_size"])
-    model.compile(optimizer=keras.optimizers.Adam(p["learning_rate"]), loss="mse")
+    with strategy.scope():
+        model = autoencoder.from_params(p, len(x_train))
     model.fit(
         x_train,
         autoencoder.scaled(x_train),

@@ -8,11 +8,12 @@ from pipeline.models import cnn
 
 def main() -> None:
     p = params.load("train_cnn")
-    runtime.start("train_cnn", p["precision"])
+    strategy = runtime.start("train_cnn", p["precision"], p["distribute"])
     training.seed_everything(p["seed"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
-    model = cnn.from_params(p, len(x_train))
+    with strategy.scope():
+        model = cnn.from_params(p, len(x_train))
     model.fit(
         x_train,
         keras.utils.to_categorical(y_train, 10),

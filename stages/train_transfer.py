@@ -4,7 +4,6 @@ The backbone is frozen, so its features are computed once per image and only the
 is fitted on them; the saved model chains both, from 28x28 images to class probabilities.
 """
 
-import keras
 import numpy as np
 
 from pipeline import fashion, params, runtime, training
@@ -13,14 +12,11 @@ from pipeline.models import transfer
 
 def main() -> None:
     p = params.load("train_transfer")
-    runtime.start("train_transfer")
+    strategy = runtime.start("train_transfer", distribute=p["distribute"])
     training.seed_everything(p["seed"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
-    features = transfer.build_features(
-        p["backbone"], p["weights"], p["hub_handle"], p["preprocess"],
-        p["input_size"], p["alpha"], p["pooling"],
-    )  # fmt: skip
+    features = transfer.features_from_params(p)
     f_train = training.predict(features, x_train, "train_transfer: embedding the training images", 256)
     f_val = training.predict(features, x_val, "train_transfer: embedding the validation images", 256)
     if p["flip_augment"]:
@@ -28,12 +24,8 @@ def main() -> None:
         mirrored = training.predict(features, x_train[:, :, ::-1], "train_transfer: embedding mirrored images", 256)
         f_train = np.concatenate([f_train, mirrored])
         y_train = np.concatenate([y_train, y_train])
-    head = transfer.build_head(f_train.shape[1], p["l2"])
-    head.compile(
-        optimizer=keras.optimizers.Adam(p["learning_rate"]),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    with strategy.scope():
+        head = transfer.head_from_params(p, f_train.shape[1])
     head.fit(
         f_train,
         y_train,

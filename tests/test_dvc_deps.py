@@ -108,7 +108,7 @@ def test_no_import_cycle_among_the_project_modules():
 
     def visit(node):
         if node in active:
-            cycle = active[active.index(node):] + [node]
+            cycle = active[active.index(node) :] + [node]
             raise AssertionError("import cycle: " + " -> ".join(str(p.relative_to(ROOT)) for p in cycle))
         if node in done:
             return

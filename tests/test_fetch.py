@@ -103,9 +103,7 @@ def test_bad_sources_leave_nothing_and_say_why(server, tmp_path, mode, message):
 
 
 def test_falls_through_to_the_next_source(server, tmp_path):
-    e = entry_for(
-        "t/tweets.csv", PAYLOAD, urls=(f"{server}/wrong/tweets.csv", f"{server}/ok/tweets.csv")
-    )
+    e = entry_for("t/tweets.csv", PAYLOAD, urls=(f"{server}/wrong/tweets.csv", f"{server}/ok/tweets.csv"))
     got = fetch.fetch(e, tmp_path, timeout=5, retries=0)
     assert got.source.endswith("/ok/tweets.csv") and "checksum mismatch" in got.tried[0]
 

@@ -6,6 +6,7 @@ import tensorflow as tf
 from pipeline import training
 from pipeline.models import autoencoder, cnn, transfer
 from tests.conftest import SHARED_DATA
+from tests.tiny import architecture, section
 
 WEIGHTS = SHARED_DATA / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
 
@@ -19,35 +20,44 @@ def test_keras_3_not_legacy():
 
 @pytest.mark.parametrize("filters, code", [([8], 16), ([8, 16], 32), ([16, 32], 128)])
 def test_autoencoder_shapes(filters, code):
-    model = autoencoder.build(filters, code)
+    model = autoencoder.build(filters=filters, code_size=code)
     assert model.output_shape == (None, 28, 28)
     assert autoencoder.code_size(model) == code
     assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in model.layers)
     assert any(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
     with pytest.raises(ValueError, match="at most 2 levels"):
-        autoencoder.build([4, 4, 4], 8)
+        autoencoder.build(filters=[4, 4, 4], code_size=8)
 
 
 def test_autoencoder_trains(images):
     training.seed_everything(0)
     x, _ = images
-    model = autoencoder.build([4, 8], 8)
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    model = autoencoder.from_params(section("train_ae", learning_rate=0.01, epochs=5, batch_size=8), len(x))
     hist = model.fit(x, autoencoder.scaled(x), epochs=5, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     out = model.predict(x[:3], verbose=0)
-    assert out.shape == (3, 28, 28) and 0 <= out.min() and out.max() <= 1
+    assert out.shape == (3, 28, 28) and out.min() >= 0 and out.max() <= 1
 
 
 def test_cnn_shapes_and_training(images):
     training.seed_everything(0)
     x, y = images
     augment = {"flip": True, "translate": 0.1, "zoom": 0.1, "erase": 0.5}
-    model = cnn.build([4, 8, 8], 2, 3, 16, 0.1, True, augment)
+    model = cnn.build(
+        **architecture(
+            "train_cnn",
+            cnn.ARCHITECTURE,
+            filters=[4, 8, 8],
+            convs_per_block=[2, 2, 2],
+            dropout=0.1,
+            batch_norm=True,
+            augment=augment,
+        )
+    )
     assert model.output_shape == (None, 10)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 6 and all(c.padding == "same" and c.strides == (1, 1) for c in convs)
-    cnn.compile(model, 0.01, 1e-4, 0.1, steps=10)
+    cnn.compile(model, learning_rate=0.01, weight_decay=1e-4, label_smoothing=0.1, steps=10)
     hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     probs = model.predict(x[:4], verbose=0)
@@ -58,7 +68,9 @@ def test_cnn_shapes_and_training(images):
 def test_flip_averaging_is_the_mean_of_both_views_and_reloads(tmp_path, images):
     training.seed_everything(0)
     x, _ = images
-    trained = cnn.build([4, 8], 1, 3, 8, 0.0, False, {"flip": True})
+    trained = cnn.build(
+        **architecture("train_cnn", cnn.ARCHITECTURE, convs_per_block=[1, 1], dense_units=8, dropout=0.0)
+    )
     model = cnn.with_flip_averaging(trained)
     assert model.count_params() == trained.count_params()  # one network, two views
     probs = model.predict(x[:6], verbose=0)
@@ -80,10 +92,10 @@ def bfloat16_policy():
 def test_cnn_in_mixed_bfloat16(tmp_path, images, bfloat16_policy):
     training.seed_everything(0)
     x, y = images
-    model = cnn.build([4, 8], 2, 3, 16, 0.1, False, {"flip": True})
+    model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, dropout=0.1))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert {c.compute_dtype for c in convs} == {"bfloat16"}
-    cnn.compile(model, 0.01, 1e-4, 0.1, steps=10)
+    cnn.compile(model, learning_rate=0.01, weight_decay=1e-4, label_smoothing=0.1, steps=10)
     hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     saved = cnn.with_flip_averaging(model)
@@ -100,11 +112,16 @@ def test_same_seed_same_weights(images):
     runs = []
     for _ in range(2):
         training.seed_everything(7)
-        model = cnn.build([4], 1, 3, 8, 0.2, True, {"flip": True, "translate": 0.1})
-        cnn.compile(model, 0.01, 0.0, 0.0, steps=5)
+        model = cnn.build(
+            **architecture(
+                "train_cnn", cnn.ARCHITECTURE, filters=[4], convs_per_block=[1], dense_units=8, dropout=0.2,
+                batch_norm=True, augment={"translate": 0.1},
+            )
+        )  # fmt: skip
+        cnn.compile(model, learning_rate=0.01, weight_decay=0.0, label_smoothing=0.0, steps=5)
         model.fit(x, keras.utils.to_categorical(y, 10), epochs=1, batch_size=8, verbose=0)
         runs.append(model.get_weights())
-    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+    assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
 
 
 def small_application(tmp_path):
@@ -125,10 +142,12 @@ def fit_head(features, head, x, y, epochs=3):
 def test_transfer_only_the_dense_layer_changes(tmp_path, images, pooling, n_features):
     training.seed_everything(0)
     x, y = images
-    features = transfer.build_features("MobileNet", small_application(tmp_path), "", "tf", 32, 0.25, pooling)
+    features = transfer.features_from_params(
+        section("train_transfer", weights=small_application(tmp_path), input_size=32, pooling=pooling)
+    )
     assert features.output_shape == (None, n_features)
     assert features.trainable_weights == []
-    head = transfer.build_head(n_features, 1e-4)
+    head = transfer.build_head(n_features, l2=1e-4)
     model = transfer.combine(features, head)
     before = {w.path: w.numpy().copy() for w in model.weights}
     fit_head(features, head, x, y)
@@ -138,18 +157,22 @@ def test_transfer_only_the_dense_layer_changes(tmp_path, images, pooling, n_feat
 
 
 def test_transfer_grid_pooling_keeps_layout(tmp_path):
-    features = transfer.build_features("MobileNet", small_application(tmp_path), "", "tf", 64, 0.25, "grid2")
+    features = transfer.features_from_params(
+        section("train_transfer", weights=small_application(tmp_path), input_size=64, pooling="grid2")
+    )
     assert features.output_shape == (None, 4 * 256)
 
 
 def test_transfer_unknown_backbone():
     with pytest.raises(ValueError, match="'NoSuchNet' is not a keras.applications model"):
-        transfer.build_features("NoSuchNet", "", "", "tf", 32)
+        transfer.features_from_params(section("train_transfer", backbone="NoSuchNet"))
 
 
 @pytest.mark.skipif(not WEIGHTS.is_file(), reason="needs the real weights in ../shared/data")
 def test_transfer_loads_the_real_imagenet_weights():
-    features = transfer.build_features("MobileNet", str(WEIGHTS), "", "tf", 32, 0.25, "avg")
+    features = transfer.features_from_params(
+        section("train_transfer", weights=str(WEIGHTS), input_size=32, pooling="avg")
+    )
     assert features.count_params() == 218_544
     assert features.output_shape == (None, 256)
 
@@ -176,9 +199,11 @@ def hub_savedmodel(tmp_path):
 def test_transfer_hub_backbone_is_frozen_and_saves(tmp_path, images, hub_savedmodel):
     training.seed_everything(0)
     x, y = images
-    features = transfer.build_features("hub", hub_handle=hub_savedmodel, input_size=32)
+    features = transfer.features_from_params(
+        section("train_transfer", backbone="hub", hub_handle=hub_savedmodel, input_size=32)
+    )
     assert features.output_shape == (None, 4) and features.trainable_weights == []
-    head = transfer.build_head(4)
+    head = transfer.build_head(4, l2=0.0)
     model = transfer.combine(features, head)
     hub_before = features.get_layer("backbone").module.w.numpy().copy()
     kernel_before = head.get_layer("classifier").kernel.numpy().copy()
@@ -193,4 +218,4 @@ def test_transfer_hub_backbone_is_frozen_and_saves(tmp_path, images, hub_savedmo
 
 def test_transfer_hub_needs_a_handle():
     with pytest.raises(ValueError, match="hub_handle"):
-        transfer.build_features("hub", hub_handle="")
+        transfer.features_from_params(section("train_transfer", backbone="hub", hub_handle=""))

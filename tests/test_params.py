@@ -49,7 +49,11 @@ def mutate(good, dotted, value):
         ("train_cnn.augment.flip", "yes", "train_cnn.augment.flip: expected true or false"),
         ("train_cnn.augment.rotate", 10, "train_cnn.augment.rotate: unknown key"),
         ("train_cnn.augment.erase", 1.5, "train_cnn.augment.erase: 1.5 is out of range; allowed from 0.0 to 1.0"),
-        ("train_cnn.precision", "float16", "train_cnn.precision: got 'float16', allowed values: auto, float32, mixed_bfloat16"),
+        (
+            "train_cnn.precision",
+            "float16",
+            "train_cnn.precision: got 'float16', allowed values: auto, float32, mixed_bfloat16",
+        ),
         ("train_rnn.cell", "rnn", "train_rnn.cell: got 'rnn', allowed values: gru, lstm"),
         ("train_rnn.loss", "mse", "allowed values: softmax, sigmoid"),
         ("train_rnn.tokens", "chars", "train_rnn.tokens: got 'chars', allowed values: words, subwords"),
@@ -67,6 +71,15 @@ def mutate(good, dotted, value):
         ("preprocess.fashion.val_fraction", 0.7, "preprocess.fashion.val_fraction: 0.7 is out of range"),
         ("evaluate.ae_examples", KeyError, "evaluate.ae_examples: missing from evaluate"),
         ("nonsense", {}, "nonsense: unknown key; allowed keys in params.yaml: base"),
+        (
+            "train_cnn.convs_per_block",
+            [2, 2],
+            "train_cnn.convs_per_block: [2, 2] has 2 entries, filters [32, 64, 128] has 3; give one per block",
+        ),
+        ("base.distribute", "tpu", "base.distribute: got 'tpu', allowed values: auto, none, mirrored"),
+        ("train_ensemble.members", ["rnn", "tfidf"], "train_ensemble.members[1]: got 'tfidf', allowed values: rnn"),
+        ("train_ensemble.weight_step", 0.0, "train_ensemble.weight_step: 0.0 is out of range"),
+        ("evaluate.train_images", -1, "evaluate.train_images: -1 is out of range"),
     ],
 )
 def test_bad_values_name_the_key(good, key, value, message):
@@ -93,7 +106,14 @@ def test_every_named_override_set_is_valid_and_becomes_dvc_set_arguments(good, m
 
 
 def test_flatten_spells_values_as_dvc_set_reads_them():
-    assert params.flatten({"a": {"b": [4, 8], "c": False}, "d": "x"}) == ["-S", "a.b=[4,8]", "-S", "a.c=false", "-S", "d=x"]
+    assert params.flatten({"a": {"b": [4, 8], "c": False}, "d": "x"}) == [
+        "-S",
+        "a.b=[4,8]",
+        "-S",
+        "a.c=false",
+        "-S",
+        "d=x",
+    ]
 
 
 @pytest.mark.parametrize(

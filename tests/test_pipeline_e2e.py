@@ -6,8 +6,10 @@ Reads the real raw data from the mirror ../shared/data, as CI does.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,13 @@ RESULTS = ("dvc.lock", "metrics", "plots")
 
 
 def run(args, cwd, check=True, env=None):
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DATA_MIRROR": str(SHARED_DATA), **(env or {})}
+    env = {
+        **os.environ,
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_STUDIO_OFFLINE": "1",
+        "DATA_MIRROR": str(SHARED_DATA),
+        **(env or {}),
+    }
     # The venv's dvc and python, whatever the caller's PATH says.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
@@ -76,16 +84,19 @@ def reproduced(repo):
 def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
     assert set(ran_stages(reproduced)) == {
         "download", "preprocess", "train_ae", "train_cnn", "train_transfer", "train_rnn",
-        "train_charcnn", "baseline_text", "evaluate@ae", "evaluate@cnn", "evaluate@transfer",
-        "evaluate@rnn", "evaluate@charcnn", "summarize",
+        "train_charcnn", "train_ensemble", "baseline_text", "evaluate@ae", "evaluate@cnn",
+        "evaluate@transfer", "evaluate@rnn", "evaluate@charcnn", "evaluate@ensemble", "summarize",
     }  # fmt: skip
     x = np.load(repo / "data/prepared/fashion/x_train.npy")
     assert x.shape == (300, 28, 28) and x.dtype == np.uint8
     stats = yaml.safe_load((repo / "metrics/data.json").read_text())
     assert stats["fashion"]["test"]["rows"] == 100 and stats["tweets"]["rows_read"] == 8000
     assert sum(stats["tweets"][s]["rows"] for s in ("train", "val", "test")) == 400
-    for name in ("ae", "cnn", "transfer", "rnn", "charcnn", "tfidf"):
+    for name in ("ae", "cnn", "transfer", "rnn", "charcnn", "ensemble", "tfidf"):
         assert (repo / f"metrics/evaluate/{name}.json").is_file()
+    chosen = json.loads((repo / "metrics/train/ensemble/metrics.json").read_text())
+    assert set(chosen["weights"]) == {"rnn", "charcnn"} and sum(chosen["weights"].values()) == pytest.approx(1)
+    assert "| ensemble (train_ensemble) | test micro ROC-AUC" in (repo / "metrics/summary.md").read_text()
     assert (repo / "plots/evaluate/ae/reconstructions.png").is_file()
     assert "| deep CNN (train_cnn) | test accuracy" in (repo / "metrics/summary.md").read_text()
     assert run(["git", "status", "--porcelain"], repo).stdout == ""  # outputs git-ignored or committed
@@ -130,7 +141,13 @@ def test_metrics_and_plots_show(repo, reproduced):
 
 def test_one_models_param_reruns_only_that_model(repo, reproduced):
     proc = run(["dvc", "exp", "run", "-S", "train_charcnn.filters=6", "--name", "narrow"], repo)
-    assert set(ran_stages(proc)) == {"train_charcnn", "evaluate@charcnn", "summarize"}
+    assert set(ran_stages(proc)) == {
+        "train_charcnn",
+        "evaluate@charcnn",
+        "train_ensemble",
+        "evaluate@ensemble",
+        "summarize",
+    }
     shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], repo).stdout
     assert "narrow" in shown
 
@@ -162,6 +179,73 @@ def test_rerun_is_byte_identical(repo, reproduced):
     assert [k for k in before if before[k] != after[k]] == []
 
 
+def start_dvc(args, cwd) -> subprocess.Popen:
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DATA_MIRROR": str(SHARED_DATA)}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    # Its own process group, so that a kill reaches the stage's python under dvc as well.
+    return subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+
+
+def wait_for_line(proc: subprocess.Popen, text: str) -> list[str]:
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"{text!r} never appeared:\n{''.join(seen)}")
+
+
+def test_a_training_stage_killed_mid_epoch_leaves_nothing_partial_and_the_rerun_is_identical(repo, reproduced):
+    params = repo / "params.yaml"
+    committed = params.read_text()
+    longer = yaml.safe_load(committed)
+    longer["train_charcnn"]["epochs"] = 8  # long enough to be killed in the middle
+    params.write_text(yaml.safe_dump(longer, sort_keys=False))
+    try:
+        run(["dvc", "repro"], repo)  # the uninterrupted run
+        before = snapshot(repo)
+        cache = {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()}
+        model = repo / "data/models/charcnn.keras"
+        proc = start_dvc(["dvc", "repro", "-f", "--single-item", "train_charcnn"], repo)
+        wait_for_line(proc, "Epoch 3/")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        assert not model.exists()  # no half-written model under the output's name
+        assert {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()} == cache  # nor in the cache
+        assert "train_charcnn" in run(["dvc", "status"], repo).stdout  # DVC knows it did not finish
+        run(["dvc", "repro"], repo)
+        assert "up to date" in run(["dvc", "status"], repo).stdout
+        after = snapshot(repo)
+        assert [k for k in before if before[k] != after.get(k)] == []
+    finally:
+        params.write_text(committed)
+        run(["git", "checkout", "HEAD", "--", "."], repo)  # HEAD: dvc's autostage staged the changes
+        run(["dvc", "checkout", "--force"], repo)
+    assert "up to date" in run(["dvc", "status"], repo).stdout
+
+
+def test_a_second_repro_in_the_same_checkout_stops_at_once_on_dvcs_lock(repo, reproduced):
+    first = start_dvc(["dvc", "repro", "-f", "--single-item", "train_charcnn"], repo)
+    try:
+        wait_for_line(first, "Running stage")
+        start = time.perf_counter()
+        second = run(["dvc", "repro"], repo, check=False)
+        assert second.returncode != 0 and time.perf_counter() - start < 60
+        # DVC's locks: the repository lock, or the read/write lock on the outputs being written.
+        said = second.stdout + second.stderr
+        assert "Unable to acquire lock" in said or "is busy, it is being blocked by" in said, said
+    finally:
+        rest = first.communicate(timeout=600)[0]
+    assert first.returncode == 0, rest
+    # The first finished and its outputs match its lock entry (a saved .keras file carries its
+    # save time, so the stages after it see a new model: `dvc repro` would rerun them).
+    assert "train_charcnn:" not in run(["dvc", "status"], repo).stdout
+    run(["dvc", "repro"], repo)
+    assert "up to date" in run(["dvc", "status"], repo).stdout
+
+
 def test_push_clone_pull_runs_nothing(repo, reproduced, tmp_path):
     run(["dvc", "remote", "add", "-d", "shared", str(tmp_path / "remote")], repo)
     run(["git", "commit", "-qam", "remote"], repo)
@@ -172,6 +256,13 @@ def test_push_clone_pull_runs_nothing(repo, reproduced, tmp_path):
     assert (clone / "data/models/cnn.keras").is_file()
     proc = run(["dvc", "repro"], clone)
     assert ran_stages(proc) == [], proc.stdout
+    # The model registry: a version registered with a GTO tag (what `gto register` writes), then
+    # the model fetched by its name in dvc.yaml's artifacts, from outside any checkout.
+    run(["git", "tag", "-a", "ensemble@v1.0.0", "-m", "Registering artifact ensemble version v1.0.0"], repo)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run(["dvc", "artifacts", "get", str(repo), "ensemble"], elsewhere)
+    assert (elsewhere / "ensemble.keras").read_bytes() == (repo / "data/models/ensemble.keras").read_bytes()
 
 
 def test_quick_run_is_an_experiment_that_leaves_the_workspace_alone(repo, reproduced):
@@ -192,3 +283,114 @@ def test_quick_run_names_the_sets_it_knows(repo):
     proc = run(["bash", "scripts/quick.sh", "nosuch"], repo, check=False)
     assert proc.returncode == 2
     assert "configs/nosuch.yaml: no such file; the named sets are: quick" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- beyond one machine
+
+BUCKET = "pipeline-store"
+# Credentials come from the environment, never from a file in git: moto accepts any.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A real S3 API (moto's server mode) on 127.0.0.1, with one empty bucket; its endpoint URL."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    yield endpoint, client
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def origin(repo, reproduced, s3, tmp_path_factory):
+    """`repo` shared as a team would: its S3 remote the default, its git history in a bare repo."""
+    endpoint, _ = s3
+    run(["dvc", "remote", "add", "-f", "-d", "s3", f"s3://{BUCKET}/store"], repo)
+    run(["dvc", "remote", "modify", "s3", "endpointurl", endpoint], repo)
+    run(["git", "commit", "-qam", "S3 remote"], repo)
+    start = time.perf_counter()
+    run(["dvc", "push", "--run-cache"], repo, env=AWS_ENV)
+    print(f"dvc push to S3: {time.perf_counter() - start:.1f} s")
+    bare = tmp_path_factory.mktemp("origin") / "project.git"
+    run(["git", "init", "-q", "--bare", str(bare)], repo)
+    run(["git", "push", "-q", str(bare), "HEAD:refs/heads/main"], repo)
+    return bare
+
+
+def clone(origin, where: Path) -> Path:
+    run(["git", "clone", "-q", "-b", "main", str(origin), str(where)], where.parent)
+    run(["git", "config", "user.email", "e2e@example.com"], where)
+    run(["git", "config", "user.name", "e2e"], where)
+    return where
+
+
+def test_s3_remote_push_then_a_fresh_clone_pulls_everything_and_runs_nothing(origin, s3, tmp_path):
+    _, client = s3
+    stored = client.list_objects_v2(Bucket=BUCKET, Prefix="store/")
+    assert stored["KeyCount"] > 0
+    fresh = clone(origin, tmp_path / "fresh")
+    run(["dvc", "pull"], fresh, env=AWS_ENV)
+    assert (fresh / "data/models/ensemble.keras").is_file()
+    proc = run(["dvc", "repro"], fresh, env=AWS_ENV)
+    assert ran_stages(proc) == [], proc.stdout
+    assert "Data and pipelines are up to date" in run(["dvc", "status"], fresh, env=AWS_ENV).stdout
+
+
+def test_without_s3_credentials_pull_fails_with_a_message_not_a_hang(origin, tmp_path):
+    fresh = clone(origin, tmp_path / "nocreds")
+    proc = run(
+        ["dvc", "pull", "data/models/cnn.keras"],
+        fresh,
+        check=False,
+        env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"},
+    )
+    assert proc.returncode != 0 and not (fresh / "data/models/cnn.keras").exists()
+
+
+def test_experiments_from_two_machines_are_compared_on_a_third(origin, tmp_path):
+    """Clones a and b stand for two machines: each runs its own experiment and pushes it (git refs
+    to the bare origin, data and run cache to S3); clone c pulls both and compares them."""
+    a, b, c = (clone(origin, tmp_path / name) for name in "abc")
+    for machine, override, name in ((a, "train_charcnn.filters=6", "narrow"), (b, "train_rnn.units=4", "small")):
+        run(["dvc", "pull"], machine, env=AWS_ENV)
+        ran = ran_stages(run(["dvc", "exp", "run", "-S", override, "-n", name], machine, env=AWS_ENV))
+        assert ran and "train_cnn" not in ran  # only the stages the param reaches
+        run(["dvc", "exp", "push", "origin", name], machine, env=AWS_ENV)
+        run(["dvc", "push", "--run-cache"], machine, env=AWS_ENV)
+
+    for name in ("narrow", "small"):
+        run(["dvc", "exp", "pull", "origin", name], c, env=AWS_ENV)
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], c, env=AWS_ENV).stdout)
+    experiments = {
+        exp["name"]: exp["revs"][0]["data"]
+        for commit in shown
+        for exp in commit.get("experiments") or []
+        if exp.get("name") in ("narrow", "small")
+    }
+    assert set(experiments) == {"narrow", "small"}
+    for data in experiments.values():
+        figures = data["metrics"]["metrics/evaluate/ensemble.json"]["data"]["test"]
+        assert 0.0 <= figures["roc_auc_micro"] <= 1.0
+    assert experiments["narrow"]["params"]["params.yaml"]["data"]["train_charcnn"]["filters"] == 6
+    assert experiments["small"]["params"]["params.yaml"]["data"]["train_rnn"]["units"] == 4
+    print(run(["dvc", "exp", "show", "--no-pager", "--md", "--only-changed"], c, env=AWS_ENV).stdout)
+    drawn = json.loads(run(["dvc", "plots", "diff", "narrow", "small", "--json"], c, env=AWS_ENV).stdout)
+    roc = drawn["data"]["ROC of the tweet models (micro-average over kinds, test split)"]
+    assert {v["rev"] for d in roc for v in d["content"]["data"]["values"]} >= {"narrow", "small"}

@@ -5,14 +5,15 @@ import pandas as pd
 import pytest
 
 from pipeline import predict, training, tweets
-from pipeline.models import cnn, rnn, text
+from pipeline.models import cnn, rnn
 from tests.conftest import idx_bytes
+from tests.tiny import architecture, section
 
 
 @pytest.fixture(scope="module")
 def cnn_path(tmp_path_factory):
     training.seed_everything(0)
-    model = cnn.build([4], 1, 3, 8, 0.0, False)
+    model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, filters=[4], convs_per_block=[1], dense_units=8))
     path = tmp_path_factory.mktemp("m") / "cnn.keras"
     model.save(path)
     return path
@@ -21,7 +22,8 @@ def cnn_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rnn_path(tmp_path_factory):
     training.seed_everything(0)
-    model = rnn.build(np.array(["rain today", "snow now"], dtype=object), "sigmoid", buckets=1024, sequence_length=8, embedding_dim=4, units=4)
+    texts = np.array(["rain today", "snow now"], dtype=object)
+    model = rnn.from_params(texts, section("train_rnn", sequence_length=8, embedding_dim=4, units=4))
     path = tmp_path_factory.mktemp("m") / "rnn.keras"
     model.save(path)
     return path

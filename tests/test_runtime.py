@@ -8,7 +8,7 @@ import pytest
 from pipeline import runtime
 from tests.conftest import ROOT
 
-AVX2_ONLY = frozenset("fpu sse2 avx avx2 fma".split())  # the AMD EPYC of the report
+AVX2_ONLY = frozenset(["fpu", "sse2", "avx", "avx2", "fma"])  # the AMD EPYC of the report
 AVX512_NO_BF16 = AVX2_ONLY | {"avx512f", "avx512bw", "avx512vl"}  # Skylake-SP, Ice Lake
 ZEN4 = AVX512_NO_BF16 | {"avx512_bf16"}
 SAPPHIRE_RAPIDS = ZEN4 | {"amx_bf16", "amx_tile", "amx_int8"}
@@ -20,7 +20,12 @@ def machine(flags=AVX2_ONLY, isa_cap=None, gpus=()):
 
 @pytest.mark.parametrize(
     ("flags", "expected"),
-    [(AVX2_ONLY, "float32"), (AVX512_NO_BF16, "float32"), (ZEN4, "mixed_bfloat16"), (SAPPHIRE_RAPIDS, "mixed_bfloat16")],
+    [
+        (AVX2_ONLY, "float32"),
+        (AVX512_NO_BF16, "float32"),
+        (ZEN4, "mixed_bfloat16"),
+        (SAPPHIRE_RAPIDS, "mixed_bfloat16"),
+    ],
 )
 def test_auto_takes_bfloat16_only_where_the_cpu_computes_it(flags, expected):
     policy, why, warning = runtime.choose_precision("auto", machine(flags))
@@ -60,7 +65,13 @@ def test_explicit_bfloat16_without_native_support_runs_with_a_warning_saying_how
 
 @pytest.mark.parametrize(
     ("capabilities", "expected"),
-    [([(8, 0)], "mixed_bfloat16"), ([(9, 0), (8, 6)], "mixed_bfloat16"), ([(7, 5)], "float32"), ([(8, 6), (7, 0)], "float32"), ([None], "float32")],
+    [
+        ([(8, 0)], "mixed_bfloat16"),
+        ([(9, 0), (8, 6)], "mixed_bfloat16"),
+        ([(7, 5)], "float32"),
+        ([(8, 6), (7, 0)], "float32"),
+        ([None], "float32"),
+    ],
 )
 def test_auto_chooses_per_gpu_whatever_the_cpu(capabilities, expected):
     gpus = [{"name": f"/physical_device:GPU:{i}", "device_name": "NVIDIA X", "compute_capability": c}
@@ -76,7 +87,9 @@ def test_an_unknown_precision_is_refused():
 
 
 def test_cpuinfo_gives_model_and_flags_of_x86_and_arm():
-    x86 = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu avx2 fma\n\nprocessor\t: 1\nmodel name\t: other\n"
+    x86 = (
+        "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu avx2 fma\n\nprocessor\t: 1\nmodel name\t: other\n"
+    )
     assert runtime.read_cpuinfo(x86) == ("AMD EPYC 7B13", frozenset({"fpu", "avx2", "fma"}))
     arm = "processor\t: 0\nFeatures\t: fp asimd bf16\n"
     assert runtime.read_cpuinfo(arm) == ("unknown", frozenset({"fp", "asimd", "bf16"}))
@@ -147,13 +160,35 @@ def test_start_prints_the_hardware_path_first_and_warns_of_emulated_bfloat16(cap
     monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", lambda n: threads.update(intra=n))
     monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: threads.update(inter=n))
     try:
-        assert runtime.start("train_x", "mixed_bfloat16") == "mixed_bfloat16"
+        strategy = runtime.start("train_x", "mixed_bfloat16")
         assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+        assert strategy is tf.distribute.get_strategy()  # the default: one device
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert threads == {"intra": 2, "inter": 2}
     first, warning = capsys.readouterr().err.splitlines()
     assert first == (
-        "train_x: CPU test CPU [avx2 fma], 2 threads; precision mixed_bfloat16 (as set in params.yaml)"
+        "train_x: CPU test CPU [avx2 fma], 2 threads; precision mixed_bfloat16 (as set in params.yaml); "
+        "one device (distribute: none)"
     )
     assert warning.startswith("train_x: warning: precision mixed_bfloat16 on hardware without native bfloat16")
+
+
+@pytest.mark.parametrize(
+    "distribute, gpus, cpus, devices, why",
+    [
+        ("auto", 0, 1, None, "one device (auto: no GPU)"),
+        ("auto", 1, 1, None, "one device (auto: one GPU)"),
+        ("auto", 4, 1, ["/gpu:0", "/gpu:1", "/gpu:2", "/gpu:3"], "mirrored over 4 GPUs (auto)"),
+        ("none", 4, 1, None, "one device (distribute: none)"),
+        ("mirrored", 1, 2, ["/gpu:0"], "mirrored over 1 GPUs (mirrored)"),
+        ("mirrored", 0, 2, ["/cpu:0", "/cpu:1"], "mirrored over 2 CPU devices (mirrored)"),
+    ],
+)
+def test_distribute_mirrors_over_several_gpus_and_otherwise_uses_one_device(distribute, gpus, cpus, devices, why):
+    assert runtime.choose_devices(distribute, gpus, cpus) == (devices, why)
+
+
+def test_an_unknown_distribute_value_is_refused():
+    with pytest.raises(ValueError, match="distribute: got 'tpu', allowed values: auto, none, mirrored"):
+        runtime.choose_devices("tpu", 0, 1)

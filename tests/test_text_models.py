@@ -6,23 +6,32 @@ import pytest
 
 from pipeline import evaluation, params, text_training, training, tweets
 from pipeline.models import charcnn, layers, rnn, text
+from tests.tiny import section
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
 BUILDERS = {
-    "rnn": lambda texts, loss: rnn.build(texts, loss, buckets=1024, sequence_length=12, embedding_dim=8, units=8),
-    "rnn_words": lambda texts, loss: rnn.build(
-        texts, loss, tokens="words", max_tokens=200, sequence_length=12, embedding_dim=8, units=8
+    "rnn": lambda texts, loss: rnn.from_params(texts, section("train_rnn", loss=loss, sequence_length=12)),
+    "rnn_words": lambda texts, loss: rnn.from_params(
+        texts, section("train_rnn", loss=loss, tokens="words", max_tokens=200, sequence_length=12)
     ),
-    "rnn_lstm_uni_last": lambda texts, loss: rnn.build(
-        texts, loss, tokens="words", max_tokens=200, sequence_length=12, embedding_dim=8, cell="lstm", units=8,
-        bidirectional=False, pooling="last", embedding_skip=False,
-    ),
-    "charcnn": lambda texts, loss: charcnn.build(
-        texts, loss, sequence_length=64, embedding_dim=8, kernel_sizes=[2, 3], filters=8, hidden_units=8
-    ),
-    "charcnn_no_hidden": lambda texts, loss: charcnn.build(
-        texts, loss, sequence_length=64, embedding_dim=8, kernel_sizes=[4], filters=8, hidden_units=0
+    "rnn_lstm_uni_last": lambda texts, loss: rnn.from_params(
+        texts,
+        section(
+            "train_rnn",
+            loss=loss,
+            tokens="words",
+            max_tokens=200,
+            sequence_length=12,
+            cell="lstm",
+            bidirectional=False,
+            pooling="last",
+            embedding_skip=False,
+        ),
+    ),  # fmt: skip
+    "charcnn": lambda texts, loss: charcnn.from_params(texts, section("train_charcnn", loss=loss, kernel_sizes=[2, 3])),
+    "charcnn_no_hidden": lambda texts, loss: charcnn.from_params(
+        texts, section("train_charcnn", loss=loss, kernel_sizes=[4], hidden_units=0)
     ),
 }
 
@@ -131,6 +140,12 @@ def test_words_beyond_sequence_length_are_cut():
     assert ids.shape[1] == 2 and (ids[0, :, 0] > 0).all()
 
 
+def logged(tmp_path, metric: str) -> list[float]:
+    """A metric per epoch as dvclive logged it during `text_training.fit(..., "tiny", ...)`."""
+    rows = (tmp_path / f"metrics/train/tiny/plots/metrics/{metric}.tsv").read_text().splitlines()[1:]
+    return [float(row.split("\t")[1]) for row in rows]
+
+
 def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # dvclive writes metrics/train/<name>/ here
     training.seed_everything(0)
@@ -139,7 +154,7 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
          "patience": 1, "monitor": "val_auc_micro", "lr_patience": 0}  # fmt: skip
     learning_rates = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
-    history = model.history.history["val_auc_micro"]
+    history = logged(tmp_path, "eval/auc_micro")
     assert learning_rates == [0.01] * (history.index(max(history)) + 1)
     assert all(0.0 <= v <= 1.0 for v in history)
     scores = text.predict(model, texts[40:])
@@ -151,6 +166,7 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
 
 def test_from_params_builds_what_the_section_describes(data):
     texts, _ = data
+
     def dense_layers(model):
         return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
@@ -174,8 +190,8 @@ def test_validation_auc_needs_present_and_absent_kinds(data):
 
 
 def test_every_allowed_monitor_has_a_direction():
-    for section in ("train_rnn", "train_charcnn"):
-        assert set(params.SCHEMA[section]["monitor"].options) == set(text_training.MONITOR_MODE)
+    for name in ("train_rnn", "train_charcnn"):
+        assert set(params.SCHEMA[name]["monitor"].options) == set(text_training.MONITOR_MODE)
 
 
 FIT = {"loss": "sigmoid", "learning_rate": 0.1, "batch_size": 16, "seed": 0, "epochs": 8,
@@ -188,8 +204,10 @@ def test_learning_rate_halves_after_epochs_without_a_better_monitor(data, tmp_pa
     training.seed_everything(0)
     texts, k = data
     model = BUILDERS["charcnn"](texts, "sigmoid")
-    learning_rates = text_training.fit(model, "tiny", {**FIT, "monitor": monitor}, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
-    scores = model.history.history[monitor]
+    learning_rates = text_training.fit(
+        model, "tiny", {**FIT, "monitor": monitor}, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5
+    )
+    scores = logged(tmp_path, {"val_loss": "eval/loss", "val_auc_micro": "eval/auc_micro"}[monitor])
     better = (lambda a, b: a > b) if monitor == "val_auc_micro" else (lambda a, b: a < b)
     # lr_patience 1: every epoch that does not beat the best so far halves the next epoch's rate
     # (the first epoch sets the best, so the second keeps the first's rate)
@@ -212,17 +230,19 @@ def test_refit_trains_a_fresh_model_on_train_and_val_with_the_chosen_schedule(da
         built.append(list(texts))
         return BUILDERS["charcnn"](texts, p["loss"])
 
+    history = keras.callbacks.History()
+
     def refit():
-        return text_training.refit(build, FIT, train, val, [0.02, 0.01, 0.005])
+        return text_training.refit(build, FIT, train, val, [0.02, 0.01, 0.005], [history])
 
     model = refit()
     assert built[0] == list(train[0]) + list(val[0])  # its character vocabulary covers val too
     assert "z" in model.get_layer("characters").get_vocabulary()
-    assert len(model.history.history["loss"]) == 3
-    np.testing.assert_allclose(model.history.history["learning_rate"], [0.02, 0.01, 0.005], rtol=1e-6)
+    assert len(history.history["loss"]) == 3
+    np.testing.assert_allclose(history.history["learning_rate"], [0.02, 0.01, 0.005], rtol=1e-6)
     # seeded inside: the same call gives the same model whatever ran before it
     again = refit()
-    for a, b in zip(model.get_weights(), again.get_weights()):
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -242,3 +262,24 @@ def test_rnn_pools_with_the_mask_keras_does_not_warn_of_destroying_it(data, name
     assert not [w for w in recwarn if "mask" in str(w.message)]
     pooling = [layer for layer in model.layers if isinstance(layer, layers.MaskedMaxPooling1D)]
     assert {layer.name for layer in pooling} == {"max_over_words", "words_present"}
+
+
+@pytest.mark.parametrize("name", ["rnn", "rnn_words", "charcnn"])
+def test_fitting_on_ids_gives_the_model_fitting_on_strings_gives(data, name):
+    texts, k = data
+
+    def trained(on_ids: bool):
+        training.seed_everything(0)
+        model = BUILDERS[name](texts, "sigmoid")
+        if on_ids:
+            fitted, x = text_training.split(model)[1], text_training.ids(model, texts)
+        else:
+            fitted, x = model, text.as_strings(texts)
+        text_training.compile(fitted, "sigmoid", 0.01)
+        fitted.fit(text_training.dataset(x, k, 16, shuffle_seed=0), epochs=2, shuffle=False, verbose=0)
+        return model
+
+    on_strings, on_ids = trained(False), trained(True)
+    for a, b in zip(on_strings.get_weights(), on_ids.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(text.predict(on_ids, texts), text_training.predict(on_ids, texts), atol=1e-6)

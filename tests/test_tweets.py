@@ -59,7 +59,7 @@ def test_split_is_seeded_and_disjoint(tweets_df):
     b = tweets.split(clean, 0.2, 0.1, seed=1)
     c = tweets.split(clean, 0.2, 0.1, seed=2)
     assert [len(p) for p in a] == [42, 6, 12]
-    assert all(x["id"].equals(y["id"]) for x, y in zip(a, b))
+    assert all(x["id"].equals(y["id"]) for x, y in zip(a, b, strict=True))
     assert not a[2]["id"].equals(c[2]["id"])
     ids = [set(p["id"]) for p in a]
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
@@ -90,4 +90,20 @@ def test_real_file_matches_the_measured_quirks():
     assert report["rows_read"] == report["rows_kept"] == 8000
     k = tweets.labels(clean)
     assert 0.25 < (k.sum(axis=1) > 1.0 + 1e-6).mean() < 0.35
-    assert (k >= 0.5).sum(axis=0).tolist() == [168, 779, 27, 882, 284, 12, 2224, 17, 225, 869, 292, 1271, 1144, 147, 449]
+    assert (k >= 0.5).sum(axis=0).tolist() == [
+        168,
+        779,
+        27,
+        882,
+        284,
+        12,
+        2224,
+        17,
+        225,
+        869,
+        292,
+        1271,
+        1144,
+        147,
+        449,
+    ]

@@ -1,8 +1,13 @@
 """A tiny configuration of params.yaml: the real pipeline on a few hundred examples, in minutes."""
 
+from pathlib import Path
+
 import yaml
 
+from pipeline import params
 from pipeline.params import merge
+
+PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
 OVERRIDES = {
     "preprocess": {
@@ -10,12 +15,12 @@ OVERRIDES = {
         "tweets": {"max_rows": 400},
     },
     "train_ae": {"filters": [4, 8], "code_size": 8, "epochs": 1, "batch_size": 64},
-    "train_cnn": {"filters": [4, 8], "dense_units": 16, "epochs": 1, "batch_size": 64},
+    "train_cnn": {"filters": [4, 8], "convs_per_block": [2, 2], "dense_units": 16, "epochs": 1, "batch_size": 64},
     "train_transfer": {"input_size": 64, "epochs": 2, "batch_size": 64},
     "train_rnn": {"buckets": 1024, "embedding_dim": 8, "units": 8, "epochs": 1},
     "train_charcnn": {"sequence_length": 64, "embedding_dim": 8, "filters": 8, "hidden_units": 8, "epochs": 1},
     "baseline_text": {"max_features": 1000},
-    "evaluate": {"ae_examples": 3},
+    "evaluate": {"ae_examples": 3, "train_images": 100},
 }
 
 
@@ -24,3 +29,15 @@ def tiny_params(path) -> dict:
     params = merge(yaml.safe_load(path.read_text()), OVERRIDES)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return params
+
+
+def section(name: str, **overrides) -> dict:
+    """A stage's params (its section of the real params.yaml, with `base`) in the tiny
+    configuration, with `overrides` put in: what a unit test passes to a model's from_params."""
+    return merge(merge(params.load(name, PARAMS), OVERRIDES.get(name, {})), overrides)
+
+
+def architecture(name: str, keys: tuple[str, ...], **overrides) -> dict:
+    """The keyword arguments of a builder whose params are `keys`, from `section(name, ...)`."""
+    p = section(name, **overrides)
+    return {key: p[key] for key in keys}

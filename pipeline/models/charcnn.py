@@ -23,13 +23,14 @@ from pipeline.models import text
 
 def build(
     train_texts,
+    *,
     loss: str,
-    sequence_length: int = 160,
-    embedding_dim: int = 32,
-    kernel_sizes: list[int] = (3, 4, 5),
-    filters: int = 128,
-    hidden_units: int = 256,
-    dropout: float = 0.3,
+    sequence_length: int,
+    embedding_dim: int,
+    kernel_sizes: list[int],
+    filters: int,
+    hidden_units: int,
+    dropout: float,
 ) -> keras.Model:
     vectorize = layers.TextVectorization(
         standardize="lower",
@@ -40,10 +41,7 @@ def build(
     vectorize.adapt(train_texts)
     inputs = text.string_input()
     x = layers.Embedding(vectorize.vocabulary_size(), embedding_dim)(vectorize(inputs))
-    pooled = [
-        layers.GlobalMaxPooling1D()(layers.Conv1D(filters, k, activation="relu")(x))
-        for k in kernel_sizes
-    ]
+    pooled = [layers.GlobalMaxPooling1D()(layers.Conv1D(filters, k, activation="relu")(x)) for k in kernel_sizes]
     x = layers.Concatenate()(pooled) if len(pooled) > 1 else pooled[0]
     if dropout:
         x = layers.Dropout(dropout)(x)
@@ -54,9 +52,9 @@ def build(
     return keras.Model(inputs, text.output_layer(loss)(x), name="charcnn")
 
 
-ARCHITECTURE = ("sequence_length", "embedding_dim", "kernel_sizes", "filters", "hidden_units", "dropout")
+ARCHITECTURE = ("loss", "sequence_length", "embedding_dim", "kernel_sizes", "filters", "hidden_units", "dropout")
 
 
 def from_params(train_texts, p: dict) -> keras.Model:
     """The model a `train_charcnn` params section describes (shared by the stage and bench/)."""
-    return build(train_texts, p["loss"], **{k: p[k] for k in ARCHITECTURE})
+    return build(train_texts, **{key: p[key] for key in ARCHITECTURE})

@@ -40,30 +40,30 @@ from pipeline.models.layers import FlipLeftRight
 
 
 def build(
+    *,
     filters: list[int],
-    convs_per_block: int = 2,
-    kernel_size: int = 3,
-    dense_units: int = 256,
-    dropout: float = 0.3,
-    batch_norm: bool = True,
-    augment: dict | None = None,
+    convs_per_block: list[int],
+    kernel_size: int,
+    dense_units: int,
+    dropout: float,
+    batch_norm: bool,
+    augment: dict,
 ) -> keras.Model:
-    augment = augment or {}
     inputs = keras.Input((28, 28), name="image")
     x = layers.Reshape((28, 28, 1))(inputs)
     x = layers.Rescaling(1 / 255)(x)
-    if augment.get("flip"):
+    if augment["flip"]:
         x = layers.RandomFlip("horizontal")(x)
-    if augment.get("translate"):
+    if augment["translate"]:
         t = augment["translate"]
         x = layers.RandomTranslation(t, t, fill_mode="constant")(x)
-    if augment.get("zoom"):
+    if augment["zoom"]:
         x = layers.RandomZoom(augment["zoom"], fill_mode="constant")(x)
-    if augment.get("erase"):
+    if augment["erase"]:
         # Random erasing (Zhong et al. 2017): a random rectangle of noise, with this probability.
         x = layers.RandomErasing(factor=(augment["erase"],) * 2, value_range=(0, 1))(x)
-    for f in filters:
-        for _ in range(convs_per_block):
+    for f, convs in zip(filters, convs_per_block, strict=True):
+        for _ in range(convs):
             x = layers.Conv2D(f, kernel_size, padding="same", use_bias=not batch_norm)(x)
             if batch_norm:
                 x = layers.BatchNormalization()(x)
@@ -91,7 +91,7 @@ def with_flip_averaging(trained: keras.Model) -> keras.Model:
     return keras.Model(inputs, outputs, name="cnn_flip_averaged")
 
 
-def compile(model: keras.Model, learning_rate: float, weight_decay: float, label_smoothing: float, steps: int):
+def compile(model: keras.Model, *, learning_rate: float, weight_decay: float, label_smoothing: float, steps: int):
     """AdamW with a cosine decay of the learning rate over all `steps` of training."""
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(steps, 1))
     model.compile(
@@ -101,13 +101,18 @@ def compile(model: keras.Model, learning_rate: float, weight_decay: float, label
     )
 
 
+ARCHITECTURE = ("filters", "convs_per_block", "kernel_size", "dense_units", "dropout", "batch_norm", "augment")
+
+
 def from_params(p: dict, n_train: int) -> keras.Model:
     """The compiled model a `train_cnn` params section describes, for `n_train` training images
     (shared by the stage and bench/cnn_choices.py). Set the precision policy first."""
-    model = build(
-        p["filters"], p["convs_per_block"], p["kernel_size"], p["dense_units"],
-        p["dropout"], p["batch_norm"], p["augment"],
-    )  # fmt: skip
-    compile(model, p["learning_rate"], p["weight_decay"], p["label_smoothing"],
-            p["epochs"] * math.ceil(n_train / p["batch_size"]))  # fmt: skip
+    model = build(**{key: p[key] for key in ARCHITECTURE})
+    compile(
+        model,
+        learning_rate=p["learning_rate"],
+        weight_decay=p["weight_decay"],
+        label_smoothing=p["label_smoothing"],
+        steps=p["epochs"] * math.ceil(n_train / p["batch_size"]),
+    )
     return model

@@ -27,6 +27,7 @@ from keras import layers
 from pipeline.models import text
 from pipeline.models.layers import MaskedMaxPooling1D, SubwordEmbedding, SubwordIds
 
+
 def embed(inputs, train_texts, tokens: str, max_tokens: int, buckets: int, sequence_length: int, dim: int):
     if tokens == "subwords":
         ids = SubwordIds(sequence_length, buckets, name="subwords")(inputs)
@@ -44,18 +45,19 @@ def embed(inputs, train_texts, tokens: str, max_tokens: int, buckets: int, seque
 
 def build(
     train_texts,
+    *,
     loss: str,
-    tokens: str = "subwords",
-    max_tokens: int = 20000,
-    buckets: int = 32768,
-    sequence_length: int = 40,
-    embedding_dim: int = 128,
-    cell: str = "gru",
-    units: int = 64,
-    bidirectional: bool = True,
-    pooling: str = "max",
-    embedding_skip: bool = True,
-    dropout: float = 0.3,
+    tokens: str,
+    max_tokens: int,
+    buckets: int,
+    sequence_length: int,
+    embedding_dim: int,
+    cell: str,
+    units: int,
+    bidirectional: bool,
+    pooling: str,
+    embedding_skip: bool,
+    dropout: float,
 ) -> keras.Model:
     inputs = text.string_input()
     embedded = embed(inputs, train_texts, tokens, max_tokens, buckets, sequence_length, embedding_dim)
@@ -72,11 +74,11 @@ def build(
 
 
 ARCHITECTURE = (
-    "tokens", "max_tokens", "buckets", "sequence_length", "embedding_dim", "cell", "units",
+    "loss", "tokens", "max_tokens", "buckets", "sequence_length", "embedding_dim", "cell", "units",
     "bidirectional", "pooling", "embedding_skip", "dropout",
 )  # fmt: skip
 
 
 def from_params(train_texts, p: dict) -> keras.Model:
     """The model a `train_rnn` params section describes (shared by the stage and bench/)."""
-    return build(train_texts, p["loss"], **{k: p[k] for k in ARCHITECTURE})
+    return build(train_texts, **{key: p[key] for key in ARCHITECTURE})

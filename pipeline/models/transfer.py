@@ -47,13 +47,14 @@ def _application(name: str, weights: str, size: int, alpha: float) -> keras.Mode
 
 
 def build_features(
+    *,
     backbone: str,
-    weights: str = "",
-    hub_handle: str = "",
-    preprocess: str = "tf",
-    input_size: int = 128,
-    alpha: float = 1.0,
-    pooling: str = "avg",
+    weights: str,
+    hub_handle: str,
+    preprocess: str,
+    input_size: int,
+    alpha: float,
+    pooling: str,
 ) -> keras.Model:
     """The frozen part: 28x28 images (0..255) -> a feature vector."""
     inputs = keras.Input((28, 28), name="image")
@@ -84,7 +85,7 @@ def build_features(
     return model
 
 
-def build_head(n_features: int, l2: float = 0.0) -> keras.Model:
+def build_head(n_features: int, *, l2: float) -> keras.Model:
     """The only trained part: one Dense softmax layer over the backbone's features."""
     return keras.Sequential(
         [
@@ -104,3 +105,22 @@ def combine(features: keras.Model, head: keras.Model) -> keras.Model:
     """One model from images to class probabilities, for evaluation and prediction."""
     inputs = keras.Input((28, 28), name="image")
     return keras.Model(inputs, head(features(inputs)), name="transfer")
+
+
+FEATURES = ("backbone", "weights", "hub_handle", "preprocess", "input_size", "alpha", "pooling")
+
+
+def features_from_params(p: dict) -> keras.Model:
+    """The frozen feature extractor a `train_transfer` params section describes."""
+    return build_features(**{key: p[key] for key in FEATURES})
+
+
+def head_from_params(p: dict, n_features: int) -> keras.Model:
+    """The compiled Dense head a `train_transfer` params section describes."""
+    head = build_head(n_features, l2=p["l2"])
+    head.compile(
+        optimizer=keras.optimizers.Adam(p["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return head
