@@ -6,9 +6,10 @@ the weights of their ensemble, chosen on val (train_ensemble).
 softmax_targets); `sigmoid` with binary cross-entropy on the fractions as given.
 
 Each tweet model starts with one layer that turns strings into ids (characters, word or subword
-ids); the rest of it, which shares the model's weights, is what is fitted, on ids computed once
-per split. That spares re-hashing every tweet every epoch, and it is what lets a model train
-under tf.distribute: string tensors cannot be split across replicas.
+ids); the rest of it, which shares the model's weights, is what is fitted, on ids that the input
+pipeline makes batch by batch (each batch padded to its own longest tweet, as inside the model).
+That is what lets a model train under tf.distribute: string tensors cannot be split across
+replicas.
 """
 
 from __future__ import annotations
@@ -47,23 +48,23 @@ def split(model: keras.Model) -> tuple[keras.layers.Layer, keras.Model]:
     return vectorize, keras.Model(vectorize.output, model.output, name=f"{model.name}_from_ids")
 
 
-def ids(model: keras.Model, texts):
-    """The model's string-to-ids layer applied to `texts`."""
-    return split(model)[0](as_strings(texts))
-
-
 def predict(model: keras.Model, texts, batch_size: int = 512):
     """Kind scores (N, 15) of a model being trained, through its ids; the same as
     pipeline.models.text.predict on the whole model, which a tf.distribute scope cannot run."""
-    return split(model)[1].predict(ids(model, texts), batch_size=batch_size, verbose=0)
+    vectorize, core = split(model)
+    return core.predict(dataset(texts, None, batch_size, vectorize=vectorize), verbose=0)
 
 
-def dataset(x, targets, batch_size: int, shuffle_seed: int | None = None):
-    """Batches of (ids or strings, targets), reshuffled each epoch when given a seed."""
-    ds = tf.data.Dataset.from_tensor_slices((x, targets))
+def dataset(texts, targets, batch_size: int, shuffle_seed: int | None = None, vectorize=None):
+    """Batches of (tweet strings, targets), reshuffled each epoch when given a seed; with
+    `vectorize` (a model's string-to-ids layer), of (ids, targets). targets=None: inputs only."""
+    ds = tf.data.Dataset.from_tensor_slices(as_strings(texts) if targets is None else (as_strings(texts), targets))
     if shuffle_seed is not None:
-        ds = ds.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size)
+        ds = ds.shuffle(len(texts), seed=shuffle_seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if vectorize is not None:
+        ds = ds.map(vectorize if targets is None else lambda x, y: (vectorize(x), y))
+    return ds
 
 
 class ValidationAUC(keras.callbacks.Callback):
@@ -75,7 +76,7 @@ class ValidationAUC(keras.callbacks.Callback):
     a handful of training tweets (hurricane, ice), which the loss barely weighs.
     """
 
-    def __init__(self, x, k, threshold: float):
+    def __init__(self, texts, k, threshold: float, vectorize=None):
         super().__init__()
         present = np.asarray(k) >= threshold
         if present.all() or not present.any():
@@ -83,11 +84,16 @@ class ValidationAUC(keras.callbacks.Callback):
                 f"micro ROC-AUC is undefined on this validation split: {'every' if present.all() else 'no'} "
                 f"(tweet, kind) pair has a fraction >= {threshold}; use more rows or monitor: val_loss"
             )
-        self.x, self.k, self.threshold = x, k, threshold
+        self.inputs, self.k, self.threshold = dataset(texts, None, 512, vectorize=vectorize), k, threshold
 
     def on_epoch_end(self, epoch, logs=None):
-        found = self.model.predict(self.x, batch_size=512, verbose=0)
+        found = self.model.predict(self.inputs, verbose=0)
         logs["val_auc_micro"] = evaluation.text_metrics(self.k, found, self.threshold)["roc_auc_micro"]
+
+
+def train_targets(pair: tuple, p: dict) -> tuple:
+    """(texts, the targets `p["loss"]` trains on) of a (texts, kind fractions) pair."""
+    return pair[0], tweets.targets(pair[1], p["loss"])
 
 
 MONITOR_MODE = {"val_loss": "min", "val_auc_micro": "max"}
@@ -98,12 +104,11 @@ def fit(model: keras.Model, name: str, p: dict, train, val, threshold: float) ->
     weights of the epoch with the best `p["monitor"]` on the validation split. Returns the
     learning rate of each epoch up to that best one: the schedule `refit` replays."""
     mode = MONITOR_MODE[p["monitor"]]
-    _, core = split(model)
-    train_ids, val_ids = ids(model, train[0]), ids(model, val[0])
+    vectorize, core = split(model)
     # In this order: the learning-rate schedule, dvclive and early stopping all read
     # val_auc_micro, and dvclive logs the learning rate.
     callbacks = [
-        ValidationAUC(val_ids, val[1], threshold),
+        ValidationAUC(*val, threshold, vectorize),
         *(
             [keras.callbacks.ReduceLROnPlateau(p["monitor"], 0.5, p["lr_patience"], mode=mode, min_delta=0)]
             if p["lr_patience"]
@@ -113,8 +118,8 @@ def fit(model: keras.Model, name: str, p: dict, train, val, threshold: float) ->
     ]
     compile(core, p["loss"], p["learning_rate"])
     history = core.fit(
-        dataset(train_ids, tweets.targets(train[1], p["loss"]), p["batch_size"], p["seed"]),
-        validation_data=dataset(val_ids, tweets.targets(val[1], p["loss"]), p["batch_size"]),
+        dataset(*train_targets(train, p), p["batch_size"], p["seed"], vectorize),
+        validation_data=dataset(*train_targets(val, p), p["batch_size"], vectorize=vectorize),
         epochs=p["epochs"],
         callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself, seeded
@@ -134,10 +139,10 @@ def refit(build, p: dict, train, val, learning_rates: list[float], callbacks=())
     texts, k = (np.concatenate(pair) for pair in zip(train, val, strict=True))
     keras.utils.set_random_seed(p["seed"])
     model = build(texts, p)
-    _, core = split(model)
+    vectorize, core = split(model)
     compile(core, p["loss"], learning_rates[0])
     core.fit(
-        dataset(ids(model, texts), tweets.targets(k, p["loss"]), p["batch_size"], p["seed"]),
+        dataset(*train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize),
         epochs=len(learning_rates),
         callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks],
         shuffle=False,

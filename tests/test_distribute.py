@@ -43,9 +43,9 @@ result = {"replicas": mirrored.num_replicas_in_sync}
 def text_model():
     # As pipeline.text_training fits it: strings to ids once, the rest of the model on the ids.
     model = charcnn.from_params(texts, section("train_charcnn", dropout=0.0, kernel_sizes=[2, 3]))
-    _, core = text_training.split(model)
+    vectorize, core = text_training.split(model)
     text_training.compile(core, "sigmoid", 0.01)
-    return model, core, (text_training.dataset(text_training.ids(model, texts), k, 16),), {}
+    return model, core, (text_training.dataset(texts, k, 16, vectorize=vectorize),), {}
 
 
 def image_model():

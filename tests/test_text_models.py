@@ -271,12 +271,11 @@ def test_fitting_on_ids_gives_the_model_fitting_on_strings_gives(data, name):
     def trained(on_ids: bool):
         training.seed_everything(0)
         model = BUILDERS[name](texts, "sigmoid")
-        if on_ids:
-            fitted, x = text_training.split(model)[1], text_training.ids(model, texts)
-        else:
-            fitted, x = model, text.as_strings(texts)
+        vectorize, core = text_training.split(model)
+        fitted = core if on_ids else model
         text_training.compile(fitted, "sigmoid", 0.01)
-        fitted.fit(text_training.dataset(x, k, 16, shuffle_seed=0), epochs=2, shuffle=False, verbose=0)
+        batches = text_training.dataset(texts, k, 16, shuffle_seed=0, vectorize=vectorize if on_ids else None)
+        fitted.fit(batches, epochs=2, shuffle=False, verbose=0)
         return model
 
     on_strings, on_ids = trained(False), trained(True)
