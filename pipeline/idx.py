@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -32,7 +33,9 @@ def parse(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise IdxError(f"{name}: truncated IDX header")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = np.dtype(DTYPES[code])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    # Python integers: a product of four 32-bit dimensions can wrap around in int64 (to 0 for
+    # 65536**4) and make a tiny file pass for a huge declared array.
+    expected = math.prod(dims) * dtype.itemsize
     if len(data) - header != expected:
         raise IdxError(
             f"{name}: header says {dims} ({expected} bytes of data) but the file has "

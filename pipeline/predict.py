@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         out = predict_images(model, data) if args.kind == "images" else predict_tweets(model, data)
     except (InputError, idx.IdxError) as e:
-        print(f"predict: {e}", file=sys.stderr)
+        # One line whatever the input held: a column name or a value can carry line breaks.
+        print("predict: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return 2
     out.to_csv(args.output, index=args.kind == "images")
     print(f"predict: {len(out)} rows -> {args.output}", file=sys.stderr)
