@@ -27,17 +27,21 @@ pytestmark = [
 RESULTS = ("dvc.lock", "metrics", "plots")
 
 
-def run(args, cwd, check=True, env=None):
+def dvc_env(extra=None) -> dict:
     env = {
         **os.environ,
         "DVC_NO_ANALYTICS": "1",
         "DVC_STUDIO_OFFLINE": "1",
         "DATA_MIRROR": str(SHARED_DATA),
-        **(env or {}),
+        **(extra or {}),
     }
     # The venv's dvc and python, whatever the caller's PATH says.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    return env
+
+
+def run(args, cwd, check=True, env=None):
+    proc = subprocess.run(args, cwd=cwd, env=dvc_env(env), capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -180,11 +184,15 @@ def test_rerun_is_byte_identical(repo, reproduced):
 
 
 def start_dvc(args, cwd) -> subprocess.Popen:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DATA_MIRROR": str(SHARED_DATA)}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     # Its own process group, so that a kill reaches the stage's python under dvc as well.
     return subprocess.Popen(
-        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        args,
+        cwd=cwd,
+        env=dvc_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
 
 
