@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 
-from pipeline import fashion, tweets  # noqa: E402
+from pipeline import fashion, files, tweets  # noqa: E402
 
 METRICS = Path("metrics/evaluate")
 PLOTS = Path("plots/evaluate")
@@ -31,8 +31,13 @@ def r(x: float) -> float:
 
 
 def write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    files.write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def save_figure(fig, path: Path, dpi: int) -> None:
+    with files.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, metadata=PNG_META)
+    plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- images
@@ -78,9 +83,7 @@ def reconstructions_png(path: Path, originals: np.ndarray, recon: np.ndarray) ->
     axes[0, 0].set_ylabel("test image")
     axes[1, 0].set_ylabel("reconstructed")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80, metadata=PNG_META)
-    plt.close(fig)
+    save_figure(fig, path, dpi=80)
 
 
 # ----------------------------------------------------------------------------- tweets
@@ -136,9 +139,7 @@ def roc_per_kind_png(path: Path, k: np.ndarray, scores: np.ndarray, threshold: f
     fig.supxlabel("false positive rate")
     fig.supylabel("true positive rate")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=70, metadata=PNG_META)
-    plt.close(fig)
+    save_figure(fig, path, dpi=70)
 
 
 def write_text_results(name: str, k: np.ndarray, scores: np.ndarray, threshold: float) -> None:

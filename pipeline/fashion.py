@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from pipeline import files
+
 PREPARED = Path("data/prepared/fashion")
 CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -23,10 +25,9 @@ def split_train_val(x, y, val_fraction: float, seed: int):
 def save(root: Path, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
     # One .npy per array rather than one .npz: npz stores zip timestamps, so identical arrays
     # would hash differently and DVC would retrain every model downstream.
-    root.mkdir(parents=True, exist_ok=True)
     for name, (x, y) in splits.items():
-        np.save(root / f"x_{name}.npy", x)
-        np.save(root / f"y_{name}.npy", y)
+        files.save_npy(root / f"x_{name}.npy", x)
+        files.save_npy(root / f"y_{name}.npy", y)
 
 
 def load(split: str, root: Path = PREPARED) -> tuple[np.ndarray, np.ndarray]:

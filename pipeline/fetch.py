@@ -1,8 +1,9 @@
 """Fetching external files from a mirror, the Debian dataset folder or the official URLs,
 verified against the checksums in data/manifest.yaml.
 
-A file is written to a temporary name beside its destination and renamed into place only once
-its checksum matches, so a dropped connection or a corrupt source never leaves a partial output.
+A file is written to a staging folder beside the destination root (data/.raw.incoming for
+data/raw) and renamed into place only once its checksum matches, so a dropped connection, a
+corrupt source or a kill never leaves a partial file in the output.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import yaml
 from tqdm import tqdm
+
+from pipeline import files
 
 MANIFEST = Path("data/manifest.yaml")
 MIRROR_ENV = "DATA_MIRROR"
@@ -147,10 +150,28 @@ def _copy_or_download(src: str, tmp: Path, timeout: float, retries: int) -> None
             if e.code < 500 or attempt == retries:
                 raise FetchError(f"HTTP {e.code} {e.reason}") from e
         except (urllib.error.URLError, OSError, FetchError) as e:
+            if files.disk_full(e) is not None:
+                raise  # no other attempt or source can help
             if attempt == retries:
                 reason = getattr(e, "reason", e)
                 raise FetchError(f"{reason} (after {retries + 1} attempts)") from e
         time.sleep(0.5 * 2**attempt)
+
+
+def staging_dir(dest_root: Path) -> Path:
+    """Where files are written until verified: beside dest_root, on the same disk (so the final
+    rename is atomic), outside it (so a killed fetch leaves nothing in the output)."""
+    return dest_root.parent / f".{dest_root.name}.incoming"
+
+
+def _prune(folder: Path, top: Path) -> None:
+    """Remove `folder` and its parents up to `top` while they are empty."""
+    while folder.is_relative_to(top):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: another file is still on its way, or a killed run left one
+            return
+        folder = folder.parent
 
 
 @dataclass
@@ -169,19 +190,26 @@ def fetch(
     debian_dir: Path = DEBIAN_DIR,
 ) -> Fetched:
     """Put a verified copy of `entry` at dest_root/entry.path, from the first source that has one."""
-    dest = Path(dest_root) / entry.path
+    dest_root = Path(dest_root)
+    dest = dest_root / entry.path
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
+    staging = staging_dir(dest_root)
+    tmp = staging / entry.path
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     tried = []
     for src in sources(entry, mirror, debian_dir):
         try:
             _copy_or_download(src, tmp, timeout, retries)
             verify(tmp, entry)
         except (FetchError, OSError) as e:
-            tried.append(f"  {src}: {e}")
             tmp.unlink(missing_ok=True)
+            full = files.disk_full(e)
+            if full is not None:
+                raise OSError(full.errno, os.strerror(full.errno), str(dest)) from e
+            tried.append(f"  {src}: {e}")
             continue
         os.replace(tmp, dest)
+        _prune(tmp.parent, staging)
         return Fetched(entry, src, tried)
     hints = [
         f"set {MIRROR_ENV} to a directory or base URL holding {entry.path}"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import fashion, idx, tweets
+from pipeline import fashion, files, idx, tweets
 
 
 class InputError(ValueError):
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         # One line whatever the input held: a column name or a value can carry line breaks.
         print("predict: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return 2
-    out.to_csv(args.output, index=args.kind == "images")
+    with files.replacing(args.output) as tmp:
+        out.to_csv(tmp, index=args.kind == "images")
     print(f"predict: {len(out)} rows -> {args.output}", file=sys.stderr)
     return 0
 

@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import files
+
 # oneDNN's ISA names in increasing order (oneDNN's dnnl_cpu_isa_t); bfloat16 is native from
 # AVX512_CORE_BF16 on. Aliases that newer oneDNN releases also accept map to the same rank.
 ONEDNN_ISAS = (
@@ -248,9 +250,9 @@ class UserError(Exception):
 
 
 def main(stage: str, fn, user_errors: tuple[type[BaseException], ...] = ()) -> None:
-    """Run a stage's `fn`; a user error (bad param, missing input, bad data) or an op TensorFlow
-    cannot run deterministically on this GPU ends it with one line `stage: message` and exit
-    code 1. A bug still shows its traceback."""
+    """Run a stage's `fn`; a user error (bad param, missing input, bad data), a full disk or an op
+    TensorFlow cannot run deterministically on this GPU ends it with one line `stage: message`
+    and exit code 1. A bug still shows its traceback."""
     from pipeline.params import ParamsError
 
     try:
@@ -258,6 +260,11 @@ def main(stage: str, fn, user_errors: tuple[type[BaseException], ...] = ()) -> N
     except (ParamsError, FileNotFoundError, UserError, *user_errors) as e:
         sys.exit(f"{stage}: {e}")
     except Exception as e:
+        full = files.disk_full(e)
+        if full is not None:
+            where = f" writing {full.filename}" if full.filename else ""
+            reason = os.strerror(full.errno).lower()
+            sys.exit(f"{stage}: {reason}{where}; free space on that disk and run `dvc repro` again")
         # Only stages that imported TensorFlow can meet its errors; the others must not pay its import.
         tf = sys.modules.get("tensorflow")
         if tf is None or not isinstance(e, tf.errors.UnimplementedError) or "determinis" not in str(e).lower():

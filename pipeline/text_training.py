@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline import evaluation, params, runtime, training, tweets
+from pipeline import evaluation, files, params, runtime, training, tweets
 from pipeline.models.text import as_strings
 
 
@@ -164,7 +164,7 @@ def train(name: str, from_params) -> None:
         model = from_params(train_split[0], p)
         learning_rates = fit(model, name, p, train_split, val, threshold)
         val_scores = predict(model, val[0])
-    np.save(training.val_scores_path(name), val_scores.astype("float32"))
+    files.save_npy(training.val_scores_path(name), val_scores.astype("float32"))
     if p["refit"]:
         with strategy.scope():
             model = refit(from_params, p, train_split, val, learning_rates)

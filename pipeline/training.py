@@ -3,15 +3,19 @@ saving."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
+
+from pipeline import files
 
 MODELS = Path("data/models")
 CURVES = Path("metrics/train")
@@ -74,9 +78,50 @@ def model_path(name: str) -> Path:
 
 def save(model: keras.Model, name: str) -> Path:
     path = model_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    with files.replacing(path) as tmp:
+        model.save(tmp)
+        byte_stable(tmp)
     return path
+
+
+# The zip epoch; reproducible builds clamp timestamps the same way.
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def byte_stable(path: Path) -> None:
+    """Rewrite a .keras file so that the same model gives the same bytes: Keras stamps the save
+    time into metadata.json and into the weights member's zip header, and numbers the objects
+    that layers share (their dtype policy) in config.json by their memory address. Without this,
+    every rerun of a stage makes a "new" model, DVC reruns everything downstream of it, and the
+    run cache keeps one entry per run instead of one per set of inputs."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(path, "w") as zf:
+        for info, data in members:
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                meta["date_saved"] = "1980-01-01@00:00:00"
+                data = json.dumps(meta).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumber_shared_objects(json.loads(data), {})).encode()
+            stable = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            stable.compress_type, stable.external_attr = info.compress_type, info.external_attr
+            zf.writestr(stable, data)
+
+
+def _renumber_shared_objects(node, numbers: dict):
+    """The same config with each `shared_object_id` replaced by its order of first appearance:
+    loading only matches equal ids, so any consistent numbering loads the same model."""
+    if isinstance(node, dict):
+        return {
+            key: numbers.setdefault(value, len(numbers) + 1)
+            if key == "shared_object_id"
+            else _renumber_shared_objects(value, numbers)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_renumber_shared_objects(item, numbers) for item in node]
+    return node
 
 
 def load(path: Path | str) -> keras.Model:

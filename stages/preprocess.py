@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import fashion, idx, params, runtime, tweets
+from pipeline import fashion, files, idx, params, runtime, tweets
 
 RAW = Path("data/raw")
 TWEETS_OUT = tweets.PREPARED
@@ -38,10 +38,10 @@ def prepare_tweets(p: dict, source: Path) -> dict:
     if p["max_rows"]:
         df = df.iloc[: p["max_rows"]]
     parts = tweets.split(df, p["test_fraction"], p["val_fraction"], p["seed"])
-    TWEETS_OUT.mkdir(parents=True, exist_ok=True)
     stats = {"source": source.name, **report}
     for name, part in zip(("train", "val", "test"), parts, strict=True):
-        part.to_csv(TWEETS_OUT / f"{name}.csv", index=False)
+        with files.replacing(TWEETS_OUT / f"{name}.csv") as tmp:
+            part.to_csv(tmp, index=False)
         k = tweets.labels(part)
         sums = k.sum(axis=1)
         stats[name] = {
@@ -63,8 +63,7 @@ def main() -> None:
         "fashion": prepare_fashion({"seed": p["seed"], **p["fashion"]}),
         "tweets": prepare_tweets({"seed": p["seed"], **p["tweets"]}, source),
     }
-    STATS.parent.mkdir(parents=True, exist_ok=True)
-    STATS.write_text(json.dumps(stats, indent=2) + "\n")
+    files.write_text(STATS, json.dumps(stats, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ plots/evaluate/*/roc.json -> plots/roc_comparison.png, the tweet models' ROC cur
 import json
 from pathlib import Path
 
-from pipeline import runtime
-from pipeline.evaluation import METRICS, PLOTS, PNG_META, plt
+from pipeline import files, runtime
+from pipeline.evaluation import METRICS, PLOTS, plt, save_figure
 
 OUT = Path("metrics/summary.md")
 ROC_PNG = Path("plots/roc_comparison.png")
@@ -42,8 +42,7 @@ def roc_picture(metrics: dict) -> None:
            title="Weather kinds in tweets: micro-averaged ROC, test split")  # fmt: skip
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(ROC_PNG, dpi=80, metadata=PNG_META)
-    plt.close(fig)
+    save_figure(fig, ROC_PNG, dpi=80)
 
 
 def main() -> None:
@@ -56,7 +55,7 @@ def main() -> None:
         metrics[name] = json.loads(path.read_text())
     lines = ["| model | headline | also |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows(metrics)]
-    OUT.write_text("\n".join(lines) + "\n")
+    files.write_text(OUT, "\n".join(lines) + "\n")
     roc_picture(metrics)
 
 

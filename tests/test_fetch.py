@@ -1,10 +1,19 @@
+import dataclasses
+import errno
 import gzip
 import hashlib
 import http.server
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline import fetch
 from tests.conftest import ROOT, SHARED_DATA
@@ -20,6 +29,8 @@ def entry_for(path: str, data: bytes, **extra) -> fetch.Entry:
 class Handler(http.server.BaseHTTPRequestHandler):
     files: dict[str, bytes] = {}
     hits: dict[str, int] = {}
+    release = threading.Event()
+    sent_whole: set[str] = set()  # files that the "stalled" mode sends in full
 
     def log_message(self, *args):
         pass
@@ -41,6 +52,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "truncated":
             self._send(data, len(data) // 2)
             return
+        if mode == "stalled" and name not in Handler.sent_whole:
+            # Half the file, then nothing until the test lets go: a mirror that stops sending.
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            Handler.release.wait(60)
+            self.close_connection = True
+            return
         if mode == "wrong":
             data = data[::-1]
         self._send(data, len(data))
@@ -52,6 +73,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data[:upto])
         self.wfile.flush()
         self.close_connection = True
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +96,17 @@ def no_backoff(monkeypatch):
 
 def test_good_url(server, tmp_path):
     e = entry_for("t/tweets.csv", PAYLOAD, urls=(f"{server}/ok/tweets.csv",))
-    got = fetch.fetch(e, tmp_path, timeout=5, retries=0)
-    assert (tmp_path / "t/tweets.csv").read_bytes() == PAYLOAD
+    got = fetch.fetch(e, tmp_path / "raw", timeout=5, retries=0)
+    assert (tmp_path / "raw/t/tweets.csv").read_bytes() == PAYLOAD
     assert got.source.endswith("/ok/tweets.csv")
+    assert files_under(tmp_path) == ["raw/t/tweets.csv"]  # the staging folder is gone once done
+    assert not fetch.staging_dir(tmp_path / "raw").exists()
 
 
 def test_dropped_connection_is_retried(server, tmp_path):
     e = entry_for("t/tweets.csv", PAYLOAD, urls=(f"{server}/flaky/tweets.csv",))
-    fetch.fetch(e, tmp_path, timeout=5, retries=3)
-    assert (tmp_path / "t/tweets.csv").read_bytes() == PAYLOAD
+    fetch.fetch(e, tmp_path / "raw", timeout=5, retries=3)
+    assert (tmp_path / "raw/t/tweets.csv").read_bytes() == PAYLOAD
     assert Handler.hits["/flaky/tweets.csv"] == 3
 
 
@@ -95,22 +122,92 @@ def test_dropped_connection_is_retried(server, tmp_path):
 def test_bad_sources_leave_nothing_and_say_why(server, tmp_path, mode, message):
     e = entry_for("t/tweets.csv", PAYLOAD, urls=(f"{server}/{mode}/tweets.csv",))
     with pytest.raises(fetch.FetchError) as err:
-        fetch.fetch(e, tmp_path, timeout=5, retries=1)
+        fetch.fetch(e, tmp_path / "raw", timeout=5, retries=1)
     text = str(err.value)
     assert message in text and f"{server}/{mode}/tweets.csv" in text
     assert f"set {fetch.MIRROR_ENV}" in text
-    assert list((tmp_path / "t").iterdir()) == []  # no partial file, no .part file
+    assert files_under(tmp_path) == []  # no partial file, in the output or in the staging folder
+
+
+def test_a_mirror_that_stops_sending_half_way_times_out_leaves_nothing_and_the_next_run_completes(server, tmp_path):
+    e = entry_for("t/tweets.csv", PAYLOAD, urls=(f"{server}/stalled/tweets.csv",))
+    Handler.release.clear()
+    try:
+        with pytest.raises(fetch.FetchError, match="timed out"):
+            fetch.fetch(e, tmp_path / "raw", timeout=0.5, retries=1)
+    finally:
+        Handler.release.set()
+    assert files_under(tmp_path) == []
+    fetch.fetch(dataclasses.replace(e, urls=(f"{server}/ok/tweets.csv",)), tmp_path / "raw", timeout=5, retries=0)
+    assert files_under(tmp_path) == ["raw/t/tweets.csv"]
+
+
+def test_a_full_disk_while_downloading_names_the_file_tries_nothing_more_and_leaves_nothing(
+    server, tmp_path, monkeypatch
+):
+    def fill_the_disk(src, tmp, timeout, retries):
+        tmp.write_bytes(PAYLOAD[:100])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fetch, "_copy_or_download", fill_the_disk)
+    e = entry_for("t/tweets.csv", PAYLOAD, urls=(f"{server}/ok/tweets.csv", f"{server}/flaky/tweets.csv"))
+    with pytest.raises(OSError) as err:
+        fetch.fetch(e, tmp_path / "raw", timeout=5, retries=3)
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(tmp_path / "raw/t/tweets.csv")
+    assert files_under(tmp_path) == []
+
+
+def test_the_download_stage_killed_mid_file_leaves_no_partial_file_and_the_next_run_completes(server, tmp_path):
+    """The real stage, in a checkout whose manifest names two files on a local mirror: killed
+    while the second is half way, data/raw holds only the first, verified; the rerun completes."""
+    first, second = b"a,b\n" * 1000, bytes(range(256)) * (3 << 12)  # the second: 3 MiB, several reads
+    Handler.files.update({"weather-tweets/first.csv": first, "weather-tweets/second.csv": second})
+    manifest = {"fashion-mnist": {}, "weights": {}, "tweets-first8000": {}}
+    for name, data in (("first.csv", first), ("second.csv", second)):
+        manifest["tweets-first8000"][f"weather-tweets/{name}"] = {"sha256": hashlib.sha256(data).hexdigest()}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/manifest.yaml").write_text(yaml.safe_dump(manifest))
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    partial = fetch.staging_dir(tmp_path / "data/raw") / "weather-tweets/second.csv"
+
+    def stage(mode):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), fetch.MIRROR_ENV: f"{server}/{mode}"}
+        cmd = [sys.executable, "-m", "stages.download"]
+        return subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+
+    Handler.release.clear()
+    Handler.sent_whole = {"weather-tweets/first.csv"}
+    proc = stage("stalled")
+    try:
+        deadline = time.monotonic() + 60
+        while not (partial.is_file() and partial.stat().st_size > 0) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the download never started"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        Handler.release.set()
+        Handler.sent_whole = set()
+    assert proc.returncode == -signal.SIGKILL
+    assert files_under(tmp_path / "data/raw") == ["weather-tweets/first.csv"]
+    assert (tmp_path / "data/raw/weather-tweets/first.csv").read_bytes() == first
+
+    proc = stage("ok")
+    assert proc.communicate(timeout=120)[1].count(": verified, from ") == 2 and proc.returncode == 0
+    assert files_under(tmp_path / "data/raw") == ["weather-tweets/first.csv", "weather-tweets/second.csv"]
+    assert (tmp_path / "data/raw/weather-tweets/second.csv").read_bytes() == second
+    assert not fetch.staging_dir(tmp_path / "data/raw").exists()
 
 
 def test_falls_through_to_the_next_source(server, tmp_path):
     e = entry_for("t/tweets.csv", PAYLOAD, urls=(f"{server}/wrong/tweets.csv", f"{server}/ok/tweets.csv"))
-    got = fetch.fetch(e, tmp_path, timeout=5, retries=0)
+    got = fetch.fetch(e, tmp_path / "raw", timeout=5, retries=0)
     assert got.source.endswith("/ok/tweets.csv") and "checksum mismatch" in got.tried[0]
 
 
 def test_mirror_as_base_url(server, tmp_path):
     e = entry_for("tweets.csv", PAYLOAD, urls=("http://127.0.0.1:9/never",))
-    got = fetch.fetch(e, tmp_path, mirror=f"{server}/ok/", timeout=5, retries=0)
+    got = fetch.fetch(e, tmp_path / "raw", mirror=f"{server}/ok/", timeout=5, retries=0)
     assert got.source == f"{server}/ok/tweets.csv"
 
 
@@ -182,5 +279,5 @@ def test_real_debian_dataset_is_a_source(tmp_path):
 
     for e in fetch.read_manifest(["fashion-mnist"], ROOT / "data/manifest.yaml"):
         offline = dataclasses.replace(e, urls=())  # no network: Debian's folder must be enough
-        got = fetch.fetch(offline, tmp_path, mirror=None)
+        got = fetch.fetch(offline, tmp_path / "raw", mirror=None)
         assert got.source == str(fetch.DEBIAN_DIR / e.debian)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
+from tests import browser
 from tests.conftest import ROOT, SHARED_DATA
 from tests.tiny import tiny_params
 
@@ -216,6 +217,7 @@ def test_a_training_stage_killed_mid_epoch_leaves_nothing_partial_and_the_rerun_
         before = snapshot(repo)
         cache = {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()}
         model = repo / "data/models/charcnn.keras"
+        trained = model.read_bytes()
         proc = start_dvc(["dvc", "repro", "-f", "--single-item", "train_charcnn"], repo)
         wait_for_line(proc, "Epoch 3/")
         os.killpg(proc.pid, signal.SIGKILL)
@@ -227,6 +229,7 @@ def test_a_training_stage_killed_mid_epoch_leaves_nothing_partial_and_the_rerun_
         assert "up to date" in run(["dvc", "status"], repo).stdout
         after = snapshot(repo)
         assert [k for k in before if before[k] != after.get(k)] == []
+        assert model.read_bytes() == trained  # the model too
     finally:
         params.write_text(committed)
         run(["git", "checkout", "HEAD", "--", "."], repo)  # HEAD: dvc's autostage staged the changes
@@ -247,11 +250,96 @@ def test_a_second_repro_in_the_same_checkout_stops_at_once_on_dvcs_lock(repo, re
     finally:
         rest = first.communicate(timeout=600)[0]
     assert first.returncode == 0, rest
-    # The first finished and its outputs match its lock entry (a saved .keras file carries its
-    # save time, so the stages after it see a new model: `dvc repro` would rerun them).
-    assert "train_charcnn:" not in run(["dvc", "status"], repo).stdout
-    run(["dvc", "repro"], repo)
+    # The first finished and, models being byte-stable, made the very model it had made before:
+    # nothing after it needs a rerun.
     assert "up to date" in run(["dvc", "status"], repo).stdout
+
+
+def lock_md5(repo: Path, stage: str, out: str) -> str:
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return next(o["md5"] for o in lock["stages"][stage]["outs"] if o["path"] == out)
+
+
+def restore(repo: Path) -> None:
+    run(["git", "checkout", "HEAD", "--", "."], repo)  # HEAD: dvc's autostage staged the changes
+    run(["dvc", "checkout", "--force"], repo)
+    assert "up to date" in run(["dvc", "status"], repo).stdout
+
+
+def test_a_full_disk_while_saving_a_model_is_one_line_naming_it_and_leaves_nothing_partial(repo, reproduced):
+    """data/models on a real filesystem (tmpfs) with room for the other models and half of this one."""
+    models, model = repo / "data/models", repo / "data/models/ensemble.keras"
+    before, original = snapshot(repo), model.read_bytes()
+    cache = {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()}
+    others = [p for p in models.iterdir() if p.is_file() and p != model]
+    page = 4096
+    size = sum(-(-p.stat().st_size // page) * page for p in others) + len(original) // 2
+    aside = {p.name: p.read_bytes() for p in others}
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(models)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+    try:
+        for name, data in aside.items():
+            (models / name).write_bytes(data)
+        proc = run(["dvc", "repro", "-f", "--single-item", "train_ensemble"], repo, check=False)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr
+        said = [line for line in proc.stderr.splitlines() if line.startswith("train_ensemble: ")]
+        assert said[-1] == (
+            "train_ensemble: no space left on device writing data/models/ensemble.keras; "
+            "free space on that disk and run `dvc repro` again"
+        ), proc.stderr
+        assert sorted(p.name for p in models.iterdir()) == sorted(aside)  # no partial model, no temporary file
+        assert {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()} == cache
+    finally:
+        subprocess.run(["umount", str(models)], check=True)
+    # Nothing lost: with room again, the model and every result are back as they were.
+    run(["dvc", "repro"], repo)
+    assert snapshot(repo) == before
+    restore(repo)
+
+
+def test_a_damaged_model_in_the_cache_is_detected_and_dvc_pull_or_a_rerun_restores_it(repo, reproduced, tmp_path):
+    out = "data/models/ensemble.keras"
+    model, before = repo / out, snapshot(repo)
+    md5 = lock_md5(repo, "train_ensemble", out)
+    obj = repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    original = obj.read_bytes()
+    # A backup remote in this checkout's local config only, so that no other test sees it.
+    run(["dvc", "remote", "add", "--local", "backup", str(tmp_path / "backup")], repo)
+    try:
+        run(["dvc", "push", "-r", "backup", out], repo)
+
+        def damage():
+            obj.chmod(0o644)
+            with open(obj, "r+b") as f:  # one byte flipped in the middle, the size unchanged
+                f.seek(len(original) // 2)
+                f.write(bytes([original[len(original) // 2] ^ 0xFF]))
+            model.unlink()
+
+        damage()
+        # What DVC detects: the object no longer matches its name, so it is not in the cache; a
+        # checkout refuses to put it in the workspace.
+        status = run(["dvc", "status"], repo).stdout
+        assert "not in cache" in status and out in status, status
+        checkout = run(["dvc", "checkout", out], repo, check=False)
+        assert checkout.returncode != 0 and "Checkout failed" in checkout.stderr and not model.exists()
+
+        # Recovery 1: from a remote.
+        run(["dvc", "pull", "-r", "backup", out], repo)
+        assert model.read_bytes() == original and obj.read_bytes() == original
+        assert "up to date" in run(["dvc", "status"], repo).stdout
+
+        # Recovery 2, without a remote: rerun the stage that makes it, then what follows it.
+        damage()
+        run(["dvc", "repro", "-f", "--single-item", "train_ensemble"], repo)
+        run(["dvc", "repro"], repo)
+        assert "up to date" in run(["dvc", "status"], repo).stdout
+        assert snapshot(repo) == before  # the same results, byte for byte
+    finally:
+        run(["dvc", "remote", "remove", "--local", "backup"], repo)
+        restore(repo)
 
 
 def test_push_clone_pull_runs_nothing(repo, reproduced, tmp_path):
@@ -334,8 +422,9 @@ def origin(repo, reproduced, s3, tmp_path_factory):
     run(["dvc", "remote", "modify", "s3", "endpointurl", endpoint], repo)
     run(["git", "commit", "-qam", "S3 remote"], repo)
     start = time.perf_counter()
-    run(["dvc", "push", "--run-cache"], repo, env=AWS_ENV)
-    print(f"dvc push to S3: {time.perf_counter() - start:.1f} s")
+    run(["dvc", "push"], repo, env=AWS_ENV)
+    run([sys.executable, "-m", "pipeline.runcache", "push"], repo, env=AWS_ENV)
+    print(f"dvc push and the run cache to S3: {time.perf_counter() - start:.1f} s")
     bare = tmp_path_factory.mktemp("origin") / "project.git"
     run(["git", "init", "-q", "--bare", str(bare)], repo)
     run(["git", "push", "-q", str(bare), "HEAD:refs/heads/main"], repo)
@@ -372,19 +461,28 @@ def test_without_s3_credentials_pull_fails_with_a_message_not_a_hang(origin, tmp
     assert proc.returncode != 0 and not (fresh / "data/models/cnn.keras").exists()
 
 
-def test_experiments_from_two_machines_are_compared_on_a_third(origin, tmp_path):
+@pytest.fixture(scope="module")
+def third_machine(origin, tmp_path_factory):
     """Clones a and b stand for two machines: each runs its own experiment and pushes it (git refs
-    to the bare origin, data and run cache to S3); clone c pulls both and compares them."""
-    a, b, c = (clone(origin, tmp_path / name) for name in "abc")
+    to the bare origin, data and run cache to S3); clone c, returned, pulls both."""
+    where = tmp_path_factory.mktemp("machines")
+    a, b, c = (clone(origin, where / name) for name in "abc")
     for machine, override, name in ((a, "train_charcnn.filters=6", "narrow"), (b, "train_rnn.units=4", "small")):
         run(["dvc", "pull"], machine, env=AWS_ENV)
         ran = ran_stages(run(["dvc", "exp", "run", "-S", override, "-n", name], machine, env=AWS_ENV))
         assert ran and "train_cnn" not in ran  # only the stages the param reaches
         run(["dvc", "exp", "push", "origin", name], machine, env=AWS_ENV)
-        run(["dvc", "push", "--run-cache"], machine, env=AWS_ENV)
-
+        # The run records and every file they name (`dvc push --run-cache` leaves out the
+        # `cache: false` outputs' files, without which no other clone can restore the stage).
+        pushed = run([sys.executable, "-m", "pipeline.runcache", "push"], machine, env=AWS_ENV)
+        assert "run records and" in pushed.stderr, pushed.stderr
     for name in ("narrow", "small"):
         run(["dvc", "exp", "pull", "origin", name], c, env=AWS_ENV)
+    return c
+
+
+def test_experiments_from_two_machines_are_compared_on_a_third(third_machine):
+    c = third_machine
     shown = json.loads(run(["dvc", "exp", "show", "--json"], c, env=AWS_ENV).stdout)
     experiments = {
         exp["name"]: exp["revs"][0]["data"]
@@ -402,3 +500,52 @@ def test_experiments_from_two_machines_are_compared_on_a_third(origin, tmp_path)
     drawn = json.loads(run(["dvc", "plots", "diff", "narrow", "small", "--json"], c, env=AWS_ENV).stdout)
     roc = drawn["data"]["ROC of the tweet models (micro-average over kinds, test split)"]
     assert {v["rev"] for d in roc for v in d["content"]["data"]["values"]} >= {"narrow", "small"}
+
+
+def test_an_experiment_pushed_from_one_machine_is_not_recomputed_on_another(third_machine, origin, tmp_path):
+    """Machine b ran train_rnn.units=4 and pushed its run cache (pipeline.runcache); a fourth clone
+    asking for the same experiment gets every stage's results from the remote. summarize alone
+    runs (about a second): its markdown table is an output DVC's run cache does not keep."""
+    d = clone(origin, tmp_path / "d")
+    run(["dvc", "pull"], d, env=AWS_ENV)
+    proc = run(["dvc", "exp", "run", "--pull", "-S", "train_rnn.units=4", "-n", "again"], d, env=AWS_ENV)
+    print(proc.stdout)
+    assert ran_stages(proc) == ["summarize"], proc.stdout
+    for stage in ("train_rnn", "evaluate@rnn", "train_ensemble", "evaluate@ensemble"):
+        assert f"Stage '{stage}' is cached - skipping run" in proc.stdout, stage
+
+
+# ----------------------------------------------------------------------------- in a real browser
+
+
+def page_in_chromium(cwd: Path, command: list[str], name: str) -> browser.Rendered:
+    """`dvc plots show|diff ...` with the offline template, opened in Chromium: every vega plot DVC
+    lists has drawn marks, every picture it lists loaded, no console error, no network request."""
+    if not browser.OFFLINE_TEMPLATE.is_file():
+        raise AssertionError(f"{browser.OFFLINE_TEMPLATE} is missing; scripts/setup.sh --tests builds it")
+    listed = json.loads(run([*command, "--json"], cwd, env=AWS_ENV).stdout)
+    assert not listed.get("errors"), listed["errors"]
+    vega = [plot for plot, drawn in listed["data"].items() if drawn and drawn[0]["type"] == "vega"]
+    pictures = [d for drawn in listed["data"].values() for d in drawn if d["type"] == "image"]
+    out = cwd / f"{name}_html"
+    run([*command, "--out", str(out), "--html-template", str(browser.OFFLINE_TEMPLATE)], cwd, env=AWS_ENV)
+    rendered = browser.render(out / "index.html", browser.ARTIFACTS / f"{name}.png")
+    print(f"{name}: {len(rendered.plots)} vega plots, {len(rendered.pictures)} pictures; {rendered.screenshot}")
+    assert rendered.console_errors == [] and rendered.network_requests == []
+    assert len(vega) == rendered.divs == len(rendered.plots), "a plot was never embedded"
+    not_drawn = {plot: marks for plot, marks in rendered.plots.items() if not isinstance(marks, int) or marks == 0}
+    assert not_drawn == {}, not_drawn
+    assert len(rendered.pictures) == len(pictures) and all(rendered.pictures.values()), rendered.pictures
+    assert rendered.screenshot.stat().st_size > 0
+    return rendered
+
+
+def test_plots_show_page_draws_every_plot_and_picture_in_headless_chromium_offline(repo, reproduced):
+    rendered = page_in_chromium(repo, ["dvc", "plots", "show"], "plots-show")
+    assert len(rendered.plots) >= 8 and len(rendered.pictures) == 6
+
+
+def test_plots_diff_page_of_two_experiments_draws_both_in_headless_chromium_offline(third_machine):
+    rendered = page_in_chromium(third_machine, ["dvc", "plots", "diff", "narrow", "small"], "plots-diff")
+    assert len(rendered.pictures) == 2 * 6
+    assert {src.split("/")[-1].split("_")[0] for src in rendered.pictures} == {"narrow", "small"}
