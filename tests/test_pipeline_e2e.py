@@ -57,6 +57,10 @@ def snapshot(repo: Path) -> dict[str, bytes]:
     return {str(p.relative_to(repo)): p.read_bytes() for p in files}
 
 
+def cache_files(repo: Path) -> set[Path]:
+    return {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()}
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     """The project's files (not its committed results) in a fresh git repository, tiny params."""
@@ -215,7 +219,7 @@ def test_a_training_stage_killed_mid_epoch_leaves_nothing_partial_and_the_rerun_
     try:
         run(["dvc", "repro"], repo)  # the uninterrupted run
         before = snapshot(repo)
-        cache = {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()}
+        cache = cache_files(repo)
         model = repo / "data/models/charcnn.keras"
         trained = model.read_bytes()
         proc = start_dvc(["dvc", "repro", "-f", "--single-item", "train_charcnn"], repo)
@@ -223,7 +227,7 @@ def test_a_training_stage_killed_mid_epoch_leaves_nothing_partial_and_the_rerun_
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         assert not model.exists()  # no half-written model under the output's name
-        assert {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()} == cache  # nor in the cache
+        assert cache_files(repo) == cache  # nor in the cache
         assert "train_charcnn" in run(["dvc", "status"], repo).stdout  # DVC knows it did not finish
         run(["dvc", "repro"], repo)
         assert "up to date" in run(["dvc", "status"], repo).stdout
@@ -269,11 +273,11 @@ def restore(repo: Path) -> None:
 def test_a_full_disk_while_saving_a_model_is_one_line_naming_it_and_leaves_nothing_partial(repo, reproduced):
     """data/models on a real filesystem (tmpfs) with room for the other models and half of this one."""
     models, model = repo / "data/models", repo / "data/models/ensemble.keras"
-    before, original = snapshot(repo), model.read_bytes()
-    cache = {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()}
+    before = snapshot(repo)
+    cache = cache_files(repo)
     others = [p for p in models.iterdir() if p.is_file() and p != model]
     page = 4096
-    size = sum(-(-p.stat().st_size // page) * page for p in others) + len(original) // 2
+    size = sum(-(-p.stat().st_size // page) * page for p in others) + model.stat().st_size // 2
     aside = {p.name: p.read_bytes() for p in others}
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(models)], capture_output=True, text=True
@@ -291,7 +295,7 @@ def test_a_full_disk_while_saving_a_model_is_one_line_naming_it_and_leaves_nothi
             "free space on that disk and run `dvc repro` again"
         ), proc.stderr
         assert sorted(p.name for p in models.iterdir()) == sorted(aside)  # no partial model, no temporary file
-        assert {p for p in (repo / ".dvc/cache").rglob("*") if p.is_file()} == cache
+        assert cache_files(repo) == cache
     finally:
         subprocess.run(["umount", str(models)], check=True)
     # Nothing lost: with room again, the model and every result are back as they were.
