@@ -6,7 +6,6 @@ readable and diffs show real changes, and holds only values that the same inputs
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -28,10 +27,6 @@ PNG_META = {"Software": None}
 
 def r(x: float) -> float:
     return float(f"{float(x):.6g}")
-
-
-def write_json(path: Path, data) -> None:
-    files.write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def save_figure(fig, path: Path, dpi: int) -> None:
@@ -143,6 +138,6 @@ def roc_per_kind_png(path: Path, k: np.ndarray, scores: np.ndarray, threshold: f
 
 
 def write_text_results(name: str, k: np.ndarray, scores: np.ndarray, threshold: float) -> None:
-    write_json(METRICS / f"{name}.json", {"test": text_metrics(k, scores, threshold)})
-    write_json(PLOTS / name / "roc.json", roc_records(k, scores, threshold))
+    files.write_json(METRICS / f"{name}.json", {"test": text_metrics(k, scores, threshold)})
+    files.write_json(PLOTS / name / "roc.json", roc_records(k, scores, threshold))
     roc_per_kind_png(PLOTS / name / "roc_per_kind.png", k, scores, threshold, name)

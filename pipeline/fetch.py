@@ -203,9 +203,7 @@ def fetch(
             verify(tmp, entry)
         except (FetchError, OSError) as e:
             tmp.unlink(missing_ok=True)
-            full = files.disk_full(e)
-            if full is not None:
-                raise OSError(full.errno, os.strerror(full.errno), str(dest)) from e
+            files.raise_if_disk_full(e, dest)
             tried.append(f"  {src}: {e}")
             continue
         os.replace(tmp, dest)

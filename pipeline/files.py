@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
 
 # Errors that mean the disk, not the code: reported as one line naming the file (runtime.main).
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -29,10 +28,7 @@ def replacing(path: Path | str) -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        full = disk_full(e)
-        if full is not None:
-            # The library that failed may name the temporary file, or nothing: name the output.
-            raise OSError(full.errno, os.strerror(full.errno), str(path)) from e
+        raise_if_disk_full(e, path)
         raise
 
 
@@ -41,7 +37,14 @@ def write_text(path: Path | str, text: str) -> None:
         tmp.write_text(text)
 
 
-def save_npy(path: Path | str, array: np.ndarray) -> None:
+def write_json(path: Path | str, data) -> None:
+    write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def save_npy(path: Path | str, array) -> None:
+    # Imported here: the download stage uses this module and needs no numpy.
+    import numpy as np
+
     # Through memory: numpy's own file writing reports a full disk without its errno.
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
@@ -58,3 +61,11 @@ def disk_full(exc: BaseException) -> OSError | None:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def raise_if_disk_full(exc: BaseException, output: Path | str) -> None:
+    """Raise the full disk behind `exc`, if any, as one OSError naming `output`: the library that
+    failed may name a temporary file, or nothing."""
+    full = disk_full(exc)
+    if full is not None:
+        raise OSError(full.errno, os.strerror(full.errno), str(output)) from exc

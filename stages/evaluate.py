@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from pipeline import evaluation as ev
-from pipeline import fashion, params, runtime, training, tweets
+from pipeline import fashion, files, params, runtime, training, tweets
 from pipeline.models import autoencoder, text
 
 
@@ -19,7 +19,7 @@ def evaluate_ae(name: str, model, p: dict) -> None:
     mse = ev.r(np.mean((recon - autoencoder.scaled(x_test)) ** 2))
     size = autoencoder.code_size(model)
     pca = ev.pca_baseline(x_train, x_test, size, p["seed"])
-    ev.write_json(
+    files.write_json(
         ev.METRICS / f"{name}.json",
         {"code_size": size, "test": {"mse": mse, "pca_mse": pca, "mse_vs_pca": ev.r(mse / pca)}},
     )
@@ -41,8 +41,8 @@ def evaluate_classifier(name: str, model, p: dict) -> None:
         results[split] = ev.classification(probs, y)
         if split == "test":
             results[split]["per_class_accuracy"] = ev.per_class_accuracy(probs, y)
-            ev.write_json(ev.PLOTS / name / "confusion.json", ev.confusion_records(probs, y))
-    ev.write_json(ev.METRICS / f"{name}.json", results)
+            files.write_json(ev.PLOTS / name / "confusion.json", ev.confusion_records(probs, y))
+    files.write_json(ev.METRICS / f"{name}.json", results)
 
 
 def evaluate_text(name: str, model, p: dict) -> None:

@@ -1,6 +1,5 @@
 """preprocess: data/raw/ -> data/prepared/ (validated, split, compact) and metrics/data.json."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +62,7 @@ def main() -> None:
         "fashion": prepare_fashion({"seed": p["seed"], **p["fashion"]}),
         "tweets": prepare_tweets({"seed": p["seed"], **p["tweets"]}, source),
     }
-    files.write_text(STATS, json.dumps(stats, indent=2) + "\n")
+    files.write_json(STATS, stats)
 
 
 if __name__ == "__main__":

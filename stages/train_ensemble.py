@@ -4,7 +4,7 @@ nothing: it reads the members' saved models and their validation scores from bef
 
 import numpy as np
 
-from pipeline import evaluation, params, runtime, text_training, training, tweets
+from pipeline import files, params, runtime, text_training, training, tweets
 from pipeline.models import ensemble
 
 
@@ -28,7 +28,7 @@ def main() -> None:
     print(f"train_ensemble: weights {weights}; validation {figures['ensemble']}", flush=True)
     members = {name: training.load(training.model_path(name)) for name in p["members"]}
     training.save(ensemble.build(members=members, weights=weights), "ensemble")
-    evaluation.write_json(training.CURVES / "ensemble" / "metrics.json", {"weights": weights, "val": figures})
+    files.write_json(training.CURVES / "ensemble" / "metrics.json", {"weights": weights, "val": figures})
 
 
 if __name__ == "__main__":

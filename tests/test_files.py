@@ -55,6 +55,14 @@ def test_other_errors_are_not_taken_for_a_full_disk():
     assert files.disk_full(outer) is inner
 
 
+def test_json_outputs_refuse_what_json_cannot_hold_and_leave_nothing(tmp_path):
+    files.write_json(tmp_path / "ok.json", {"a": [1, 0.5]})
+    assert (tmp_path / "ok.json").read_text() == '{\n  "a": [\n    1,\n    0.5\n  ]\n}\n'
+    with pytest.raises(ValueError):
+        files.write_json(tmp_path / "bad.json", {"x": float("inf")})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.json"]
+
+
 def test_npy_round_trip_is_numpys_own_format(tmp_path):
     x = np.arange(12, dtype=np.uint8).reshape(3, 4)
     files.save_npy(tmp_path / "x.npy", x)

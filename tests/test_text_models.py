@@ -3,6 +3,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from keras import ops
 
 from pipeline import evaluation, params, text_training, training, tweets
 from pipeline.models import charcnn, layers, rnn, text
@@ -112,14 +114,14 @@ def subword_ids(texts, sequence_length=6, buckets=1024):
 
 def test_subwords_are_hashed_character_ngrams_of_each_word():
     ids = subword_ids(["Rain, RAINING!", "#rain @mention", "", "a"])
-    assert ids.shape[:2] == (4, 6)
+    assert ids.shape[:2] == (4, 2)  # padded to the batch's longest tweet, not to sequence_length
     rain, raining, hashtag = ids[0, 0], ids[0, 1], ids[1, 0]
     # "<rain>" and its 3-, 4-, 5-grams: <ra rai ain in> <rai rain ain> <rain rain>
     assert (rain > 0).sum() == 1 + 4 + 3 + 2
     np.testing.assert_array_equal(hashtag, rain)  # case and punctuation are stripped, as for words
     shared = set(rain[rain > 0]) & set(raining[raining > 0])
     assert len(shared) >= 4  # <ra rai ain <rai <rain ... : an unseen inflection shares embeddings
-    assert (ids[0, 2:] == 0).all() and (ids[2] == 0).all()  # padding words and empty tweets: 0
+    assert (ids[3, 1:] == 0).all() and (ids[2] == 0).all()  # padding words and empty tweets: 0
     assert (ids[3, 0] > 0).sum() == 2  # "<a>" itself and its one 3-gram
     np.testing.assert_array_equal(subword_ids(["Rain, RAINING!"]), ids[:1])  # stable hashing
     assert ids.max() <= 1024
@@ -133,6 +135,31 @@ def test_subword_embedding_averages_present_ngrams_and_masks_empty_words():
     np.testing.assert_allclose(out[0, 0], (table[1] + table[2]) / 2, rtol=1e-6)
     np.testing.assert_allclose(out[0, 1], 0.0)
     np.testing.assert_array_equal(layer.compute_mask(ids), [[True, False]])
+
+
+def test_subword_embedding_learns_only_from_the_ngrams_present():
+    layer = layers.SubwordEmbedding(5, 2)
+    ids = np.array([[[1, 2, 0], [3, 0, 0], [0, 0, 0]]])
+    with tf.GradientTape() as tape:
+        out = layer(ids)
+        loss = ops.sum(out * np.array([[[1.0, 1.0], [2.0, 2.0], [5.0, 5.0]]]))
+    grad = tape.gradient(loss, layer.embeddings)
+    # One slice per n-gram occurrence, as a plain gather gives: Keras's Adam squares each slice
+    # (the RNN was tuned with that), and padding is never among them.
+    assert isinstance(grad, tf.IndexedSlices) and sorted(grad.indices.numpy()) == [1, 2, 3]
+    # d loss / d row: the word's weight over its n-gram count
+    dense = tf.convert_to_tensor(grad).numpy()
+    np.testing.assert_allclose(dense, [[0, 0], [0.5, 0.5], [0.5, 0.5], [2, 2], [0, 0]], rtol=1e-6)
+
+
+def test_a_tweets_scores_do_not_depend_on_the_tweets_batched_with_it(data):
+    texts, _ = data
+    model = BUILDERS["rnn"](texts, "sigmoid")
+    short = "sunny"
+    long = " ".join(["extraordinarily"] * 11) + " rain"  # more words and longer ones: more padding
+    alone = text.predict(model, [short])
+    together = text.predict(model, [short, long])
+    np.testing.assert_allclose(alone[0], together[0], rtol=1e-5, atol=1e-7)
 
 
 def test_words_beyond_sequence_length_are_cut():

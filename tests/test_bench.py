@@ -1,0 +1,30 @@
+"""The benchmark's measurement of a dvc command (bench/run.py), on a stand-in command that prints
+DVC's stage lines and starts processes of known sizes."""
+
+import os
+import sys
+
+import pytest
+
+from bench import run
+
+STAND_IN = f"""
+echo "Running stage 'small':"
+{sys.executable} -c "import time; time.sleep(0.5)"
+echo "Running stage 'big':"
+{sys.executable} -c "x = bytearray(300 * 2**20); import time; time.sleep(0.5)"
+"""
+
+
+def test_each_stage_gets_its_own_time_and_the_peak_of_its_largest_process(tmp_path):
+    total, peak, stages = run.run_dvc(["sh", "-c", STAND_IN], tmp_path, dict(os.environ))
+    assert [name for name, _, _ in stages] == ["small", "big"]
+    (_, small_time, small_rss), (_, big_time, big_rss) = stages
+    assert small_time >= 0.5 and big_time >= 0.5
+    assert small_time + big_time <= total
+    assert small_rss < 100 and big_rss > 300 and peak > 300
+
+
+def test_a_failing_command_stops_the_benchmark_with_its_output(tmp_path):
+    with pytest.raises(SystemExit, match="no such stage"):
+        run.run_dvc(["sh", "-c", "echo no such stage; exit 3"], tmp_path, dict(os.environ))
