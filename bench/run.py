@@ -100,7 +100,7 @@ def run_dvc(args: list[str], cwd: Path, env: dict) -> tuple[float, float, list[t
         sys.exit(f"{' '.join(args)} failed:\n{''.join(out)}")
     if stages:
         report(stages[-1], end)
-    ends = [s[1] for s in stages[1:]] + [end]
+    ends = [s[1] for s in stages[1:]] + ([end] if stages else [])
     return end - start, usage.ru_maxrss / 1024, [(n, e - t, m) for (n, t, m), e in zip(stages, ends, strict=True)]
 
 

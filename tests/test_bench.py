@@ -25,6 +25,11 @@ def test_each_stage_gets_its_own_time_and_the_peak_of_its_largest_process(tmp_pa
     assert small_rss < 100 and big_rss > 300 and peak > 300
 
 
+def test_a_command_that_runs_no_stage_has_only_its_total(tmp_path):
+    total, _, stages = run.run_dvc(["sh", "-c", "echo Data and pipelines are up to date."], tmp_path, dict(os.environ))
+    assert stages == [] and total > 0
+
+
 def test_a_failing_command_stops_the_benchmark_with_its_output(tmp_path):
     with pytest.raises(SystemExit, match="no such stage"):
         run.run_dvc(["sh", "-c", "echo no such stage; exit 3"], tmp_path, dict(os.environ))
