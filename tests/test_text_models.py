@@ -160,6 +160,9 @@ def test_a_tweets_scores_do_not_depend_on_the_tweets_batched_with_it(data):
     alone = text.predict(model, [short])
     together = text.predict(model, [short, long])
     np.testing.assert_allclose(alone[0], together[0], rtol=1e-5, atol=1e-7)
+    # A batch without a single word (the recurrent layer then runs over one masked step)
+    wordless = text.predict(model, ["!!!", ""])
+    np.testing.assert_allclose(wordless, text.predict(model, ["!!!", "", long])[:2], rtol=1e-5, atol=1e-7)
 
 
 def test_words_beyond_sequence_length_are_cut():

@@ -74,6 +74,8 @@ class SubwordIds(layers.Layer):
     def call(self, inputs):
         tweets = tf.strings.regex_replace(tf.strings.lower(tf.reshape(inputs, [-1])), PUNCTUATION, " ")
         words = tf.strings.split(tweets)[:, : self.sequence_length].to_tensor(default_value="")
+        # At least one (empty, so masked) word: a recurrent layer cannot run over no steps at all.
+        words = tf.pad(words, [[0, 0], [0, tf.maximum(1 - tf.shape(words)[1], 0)]], constant_values="")
         marked = tf.strings.join(["<", words, ">"])
         grams = tf.strings.ngrams(tf.strings.unicode_split(marked, "UTF-8"), self.ngram_widths, separator="")
         whole = tf.RaggedTensor.from_tensor(marked[..., None], ragged_rank=2)
