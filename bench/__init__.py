@@ -4,6 +4,8 @@ value comes from params.yaml unless a KEY=VALUE argument overrides it."""
 
 from __future__ import annotations
 
+import time
+
 import yaml
 
 from pipeline import params
@@ -30,3 +32,11 @@ def stage_params(section: str, args: list[str]) -> dict:
     except params.ParamsError as e:
         raise SystemExit(str(e)) from e
     return merged
+
+
+def timed_fit(model, p: dict, train: tuple, val: tuple):
+    """`model.fit` on (inputs, targets) pairs with the section's epochs and batch size, printing
+    each epoch: (the history, wall seconds, CPU seconds of this process)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    history = model.fit(*train, validation_data=val, epochs=p["epochs"], batch_size=p["batch_size"], verbose=2)
+    return history, time.perf_counter() - wall, time.process_time() - cpu

@@ -9,9 +9,8 @@ the test split) and the wall and CPU seconds of the fit.
 """
 
 import sys
-import time
 
-from bench import stage_params
+from bench import stage_params, timed_fit
 from pipeline import runtime
 
 
@@ -26,16 +25,7 @@ def main() -> None:
     x_train, _ = fashion.load("train")
     x_val, _ = fashion.load("val")
     model = autoencoder.from_params(p, len(x_train))
-    wall, cpu = time.perf_counter(), time.process_time()
-    hist = model.fit(
-        x_train,
-        autoencoder.scaled(x_train),
-        validation_data=(x_val, autoencoder.scaled(x_val)),
-        epochs=p["epochs"],
-        batch_size=p["batch_size"],
-        verbose=2,
-    )
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    hist, wall, cpu = timed_fit(model, p, (x_train, autoencoder.scaled(x_train)), (x_val, autoencoder.scaled(x_val)))
     pca = evaluation.pca_baseline(x_train, x_val, p["code_size"], p["seed"])
     final = hist.history["val_loss"][-1]
     print(

@@ -9,9 +9,8 @@ augmentation, and wall and CPU seconds of the fit.
 """
 
 import sys
-import time
 
-from bench import stage_params
+from bench import stage_params, timed_fit
 from pipeline import runtime
 
 
@@ -30,16 +29,12 @@ def main() -> None:
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
     model = cnn.from_params(p, len(x_train))
-    wall, cpu = time.perf_counter(), time.process_time()
-    hist = model.fit(
-        x_train,
-        keras.utils.to_categorical(y_train, 10),
-        validation_data=(x_val, keras.utils.to_categorical(y_val, 10)),
-        epochs=p["epochs"],
-        batch_size=p["batch_size"],
-        verbose=2,
+    hist, wall, cpu = timed_fit(
+        model,
+        p,
+        (x_train, keras.utils.to_categorical(y_train, 10)),
+        (x_val, keras.utils.to_categorical(y_val, 10)),
     )
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     probs = model.predict(x_val, batch_size=512, verbose=0)
     flipped = model.predict(x_val[:, :, ::-1], batch_size=512, verbose=0)
     acc = np.mean(probs.argmax(1) == y_val)
