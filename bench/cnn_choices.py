@@ -19,7 +19,7 @@ def main() -> None:
     import keras
     import numpy as np
 
-    from pipeline import fashion, training
+    from pipeline import fashion, flops, training
     from pipeline.models import cnn
 
     p = stage_params("train_cnn", sys.argv[1:])
@@ -35,13 +35,26 @@ def main() -> None:
         (x_train, keras.utils.to_categorical(y_train, 10)),
         (x_val, keras.utils.to_categorical(y_val, 10)),
     )
+    per_example = flops.training_step(model, x_train.shape[1:])
     probs = model.predict(x_val, batch_size=512, verbose=0)
     flipped = model.predict(x_val[:, :, ::-1], batch_size=512, verbose=0)
     acc = np.mean(probs.argmax(1) == y_val)
     tta = np.mean((probs + flipped).argmax(1) == y_val)
+    # Both views again, each shifted by one pixel in each of the four directions.
+    shifted = probs + flipped
+    for axis, step in ((1, 1), (1, -1), (2, 1), (2, -1)):
+        moved = np.roll(x_val, step, axis=axis)
+        edge = [slice(None)] * 3
+        edge[axis] = 0 if step == 1 else -1
+        moved[tuple(edge)] = 0
+        shifted = shifted + model.predict(moved, batch_size=512, verbose=0)
+        shifted = shifted + model.predict(moved[:, :, ::-1], batch_size=512, verbose=0)
+    tta10 = np.mean(shifted.argmax(1) == y_val)
     best = max(hist.history["val_accuracy"])
     print(
-        f"RESULT {sys.argv[1:]}: val accuracy final {acc:.4f} best {best:.4f} flip-TTA {tta:.4f}; "
+        f"RESULT {sys.argv[1:]}: val accuracy final {acc:.4f} best {best:.4f} flip-TTA {tta:.4f} "
+        f"flip+shift-TTA {tta10:.4f}; "
+        f"train FLOPs {per_example * len(x_train) * len(hist.epoch):.3g} ({per_example / 1e6:.1f} M per image); "
         f"fit wall {wall:.0f} s, cpu {cpu:.0f} s, params {model.count_params()}",
         flush=True,
     )

@@ -21,6 +21,7 @@ then differ from the committed ones where `precision: auto` chose another precis
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -120,10 +121,25 @@ def describe_machine(env: dict) -> tuple[str, str]:
     return device, precision
 
 
+def stage_flops(repo: Path, stage: str) -> str:
+    """The FLOPs a stage recorded: training (and the transfer model's frozen embedding pass) for
+    a training stage, the prediction passes for an evaluation; blank for the others."""
+    name = stage.removeprefix("train_").removeprefix("evaluate@")
+    if stage.startswith("train_"):
+        path, keys = repo / "metrics/train" / name / "metrics.json", ("train_flops", "embedding_flops")
+    elif stage.startswith("evaluate@"):
+        path, keys = repo / "metrics/evaluate" / f"{name}.json", ("predict_flops",)
+    else:
+        return ""
+    found = json.loads(path.read_text()) if path.is_file() else {}
+    return " + ".join(f"{found[key]:.3g} ({key.split('_')[0]})" for key in keys if key in found)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--keep", type=Path, help="clone here and keep it (default: a temp dir)")
     parser.add_argument("--isa", help="ONEDNN_MAX_CPU_ISA for every stage, e.g. AVX2")
+    parser.add_argument("--no-incremental", action="store_true", help="skip the incremental `dvc exp run`")
     args = parser.parse_args()
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     if args.isa:
@@ -152,9 +168,11 @@ def main() -> None:
         for rel in ("metrics", "plots", "data/models"):
             shutil.copytree(repo / rel, kept / rel)
         shutil.copy2(repo / "dvc.lock", kept / "dvc.lock")
+    flops = {name: stage_flops(repo, name) for name, _, _ in rows}
     noop, noop_rss, _ = run_dvc(["dvc", "repro"], repo, env)
-    incr, incr_rss, ran = run_dvc(["dvc", "exp", "run", *INCREMENTAL], repo, env)
-    ran = ", ".join(name for name, _, _ in ran)
+    if not args.no_incremental:
+        incr, incr_rss, ran = run_dvc(["dvc", "exp", "run", *INCREMENTAL], repo, env)
+        ran = ", ".join(name for name, _, _ in ran)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"Measured {when} on {machine}, {platform.system()}"
@@ -164,13 +182,14 @@ def main() -> None:
             ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
         ).stdout.strip(),
         "",
-        "| step | wall time | peak memory |",
-        "| --- | ---: | ---: |",
-        *[f"| `{name}` | {wall:.1f} s | {rss:.0f} MiB |" for name, wall, rss in rows],
-        f"| **full `dvc repro` from scratch** | **{total / 60:.1f} min** | {total_rss:.0f} MiB |",
-        f"| no-op `dvc repro` | {noop:.1f} s | {noop_rss:.0f} MiB |",
-        f"| `dvc exp run {' '.join(INCREMENTAL)}` (ran: {ran}) | {incr:.1f} s | {incr_rss:.0f} MiB |",
+        "| step | wall time | peak memory | FLOPs |",
+        "| --- | ---: | ---: | ---: |",
+        *[f"| `{name}` | {wall:.1f} s | {rss:.0f} MiB | {flops[name]} |" for name, wall, rss in rows],
+        f"| **full `dvc repro` from scratch** | **{total / 60:.1f} min** | {total_rss:.0f} MiB | |",
+        f"| no-op `dvc repro` | {noop:.1f} s | {noop_rss:.0f} MiB | |",
     ]
+    if not args.no_incremental:
+        lines.append(f"| `dvc exp run {' '.join(INCREMENTAL)}` (ran: {ran}) | {incr:.1f} s | {incr_rss:.0f} MiB | |")
     lines += [
         "",
         "metrics/ and plots/ after the run from scratch, against the committed ones: "

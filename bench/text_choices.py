@@ -44,8 +44,15 @@ def main() -> None:
     scratch_dir()
     # Trained as the stage's first run, early stopping included; not refitted, since the refit
     # would learn from the very tweets scored here (bench/text_refit.py measures the refit).
-    text_training.fit(model, name, p, train, val, threshold)
-    print(f"{name} {overrides}: {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s)", flush=True)
+    seen = text_training.Seen()
+    _, callbacks = text_training.fit(model, name, p, train, val, threshold, seen)
+    spent = next(c for c in callbacks if isinstance(c, training.SpentFlops)).flops(0)
+    print(
+        f"RESULT {name} {overrides}: {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s); "
+        f"train FLOPs {spent:.3g}, {spent / seen.examples / 1e6:.2f} M per training tweet, "
+        f"{seen.examples / len(train[0]):.0f} epochs",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def main() -> None:
     start = time.perf_counter()
     training.seed_everything(p["seed"])
     model = BUILD[name](a[0], p)
-    learning_rates = text_training.fit(model, name, p, a, b, threshold)
+    learning_rates, _ = text_training.fit(model, name, p, a, b, threshold)
     early = val_scores(model, val, threshold)
     model = text_training.refit(BUILD[name], p, a, b, learning_rates)
     late = val_scores(model, val, threshold)

@@ -137,7 +137,10 @@ def roc_per_kind_png(path: Path, k: np.ndarray, scores: np.ndarray, threshold: f
     save_figure(fig, path, dpi=70)
 
 
-def write_text_results(name: str, k: np.ndarray, scores: np.ndarray, threshold: float) -> None:
-    files.write_json(METRICS / f"{name}.json", {"test": text_metrics(k, scores, threshold)})
+def write_text_results(
+    name: str, k: np.ndarray, scores: np.ndarray, threshold: float, extra: dict | None = None
+) -> None:
+    """The test figures (and `extra` entries, e.g. the pass's FLOPs) and the ROC plots."""
+    files.write_json(METRICS / f"{name}.json", {"test": text_metrics(k, scores, threshold), **(extra or {})})
     files.write_json(PLOTS / name / "roc.json", roc_records(k, scores, threshold))
     roc_per_kind_png(PLOTS / name / "roc_per_kind.png", k, scores, threshold, name)

@@ -119,8 +119,9 @@ SCHEMA: dict[str, Any] = {
         "distribute": Choice(("auto", "none", "mirrored")),  # pipeline.runtime.DISTRIBUTE
     },
     "download": {
-        # first8000: the 8,000-row file that the offline mirror carries; full: all 77,946 rows.
-        "tweets": Choice(("first8000", "full")),
+        # mirror: the offline mirror's two files (13,589 rows); first8000: its first file alone;
+        # full: all 77,946 rows (needs internet).
+        "tweets": Choice(("mirror", "first8000", "full")),
         "timeout": Float(0.0, 3600.0, lo_open=True),
         "retries": Int(0, 10),
     },
@@ -147,14 +148,17 @@ SCHEMA: dict[str, Any] = {
         "patience": PATIENCE,
     },
     "train_cnn": {
+        "stem_filters": Int(0, 1024),  # 0 = no stem convolution
         "filters": ListOf(Int(1, 1024), 1, 3),
         "convs_per_block": ListOf(Int(1, 4), 1, 3),  # one entry per entry of filters
+        "pool_first": Bool(),
         "kernel_size": Int(1, 7),
+        "activation": Choice(("relu", "gelu")),
+        "batch_norm": Bool(),
+        "head": Choice(("flatten", "max")),
         "dense_units": Int(0, 4096),
         "dropout": DROPOUT,
-        "batch_norm": Bool(),
-        "weight_decay": DECAY,
-        "label_smoothing": Float(0.0, 0.5),
+        "logit_scale": Float(0.0, 10.0, lo_open=True),
         "augment": {
             "flip": Bool(),
             "translate": Float(0.0, 0.3),
@@ -163,9 +167,13 @@ SCHEMA: dict[str, Any] = {
         },
         "test_time_flip": Bool(),
         "precision": Choice(("auto", "float32", "mixed_bfloat16")),  # pipeline.runtime.PRECISIONS
+        "optimizer": Choice(("sgd", "adamw")),
         "epochs": EPOCHS,
         "batch_size": BATCH,
-        "learning_rate": LEARNING_RATE,
+        "learning_rate": Float(0.0, 10.0, lo_open=True),
+        "warmup": Float(0.0, 0.9),
+        "weight_decay": DECAY,
+        "label_smoothing": Float(0.0, 0.5),
     },
     "train_transfer": {
         # A keras.applications class name, or "hub" to load `hub_handle` with tensorflow_hub.
@@ -198,6 +206,7 @@ SCHEMA: dict[str, Any] = {
         "dropout": DROPOUT,
         "epochs": EPOCHS,
         "batch_size": BATCH,
+        "length_sorted_batches": Int(0, 1000),
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
         "monitor": TEXT_MONITOR,
@@ -214,6 +223,7 @@ SCHEMA: dict[str, Any] = {
         "dropout": DROPOUT,
         "epochs": EPOCHS,
         "batch_size": BATCH,
+        "length_sorted_batches": Int(0, 1000),
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
         "monitor": TEXT_MONITOR,

@@ -20,8 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline import evaluation, files, params, runtime, training, tweets
-from pipeline.models.text import as_strings
+from pipeline import evaluation, files, flops, params, runtime, training, tweets
+from pipeline.models.text import as_strings, split
 
 
 def loss_fn(loss: str) -> keras.losses.Loss:
@@ -32,20 +32,12 @@ def loss_fn(loss: str) -> keras.losses.Loss:
     raise ValueError(f"loss: got {loss!r}, allowed values: softmax, sigmoid")
 
 
-def compile(model: keras.Model, loss: str, learning_rate: float) -> None:
+def compile_model(model: keras.Model, loss: str, learning_rate: float) -> None:
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=loss_fn(loss),
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
-
-
-def split(model: keras.Model) -> tuple[keras.layers.Layer, keras.Model]:
-    """(the layer that turns the model's strings into ids, the rest of the model from those ids)."""
-    vectorize = model.get_layer(index=1)
-    if vectorize.input is not model.inputs[0]:
-        raise ValueError(f"{model.name}: its second layer does not read the tweet strings")
-    return vectorize, keras.Model(vectorize.output, model.output, name=f"{model.name}_from_ids")
 
 
 def predict(model: keras.Model, texts, batch_size: int = 512):
@@ -55,16 +47,79 @@ def predict(model: keras.Model, texts, batch_size: int = 512):
     return core.predict(dataset(texts, None, batch_size, vectorize=vectorize), verbose=0)
 
 
-def dataset(texts, targets, batch_size: int, shuffle_seed: int | None = None, vectorize=None):
+def dataset(
+    texts, targets, batch_size: int, shuffle_seed: int | None = None, vectorize=None, seen=None, bucket: int = 0
+):
     """Batches of (tweet strings, targets), reshuffled each epoch when given a seed; with
-    `vectorize` (a model's string-to-ids layer), of (ids, targets). targets=None: inputs only."""
-    ds = tf.data.Dataset.from_tensor_slices(as_strings(texts) if targets is None else (as_strings(texts), targets))
-    if shuffle_seed is not None:
-        ds = ds.shuffle(len(texts), seed=shuffle_seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    `vectorize` (a model's string-to-ids layer), of (ids, targets). targets=None: inputs only.
+    `seen` (a Seen): counts the batches as they are handed out. `bucket` (with a seed): batches
+    of tweets of similar length, see bucketed_order."""
+    if bucket and shuffle_seed is not None:
+        ds = bucketed(texts, targets, batch_size, shuffle_seed, bucket)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(as_strings(texts) if targets is None else (as_strings(texts), targets))
+        if shuffle_seed is not None:
+            ds = ds.shuffle(len(texts), seed=shuffle_seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size)
     if vectorize is not None:
         ds = ds.map(vectorize if targets is None else lambda x, y: (vectorize(x), y))
+    if seen is not None:
+        ds = ds.map(seen.count)
     return ds
+
+
+def bucketed_order(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, bucket: int) -> list:
+    """One epoch's batches (arrays of indices) of similar lengths: the tweets in a random order,
+    cut into runs of `bucket` batches, each run sorted by length and cut into batches, and the
+    batches shuffled. Each batch is padded to its longest tweet, so a batch of short tweets
+    costs less; within a run the order is still random, so every epoch mixes other tweets."""
+    order = rng.permutation(len(lengths))
+    batches = []
+    for start in range(0, len(order), batch_size * bucket):
+        run = order[start : start + batch_size * bucket]
+        run = run[np.argsort(lengths[run], kind="stable")]
+        batches += [run[i : i + batch_size] for i in range(0, len(run), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def bucketed(texts, targets, batch_size: int, seed: int, bucket: int) -> tf.data.Dataset:
+    """bucketed_order's batches, a new order each time the dataset is iterated (each epoch),
+    seeded by (seed, epoch). Length is counted in characters, a measure of words too."""
+    strings = as_strings(texts).numpy()
+    lengths = np.array([len(t) for t in np.asarray(texts, dtype=object).reshape(-1)])
+    epochs = itertools.count()
+
+    def batches():
+        rng = np.random.default_rng([seed, next(epochs)])
+        for idx in bucketed_order(lengths, batch_size, rng, bucket):
+            yield strings[idx] if targets is None else (strings[idx], targets[idx])
+
+    text_spec = tf.TensorSpec((None, 1), tf.string)
+    spec = text_spec if targets is None else (text_spec, tf.TensorSpec((None, *targets.shape[1:]), tf.float32))
+    return tf.data.Dataset.from_generator(batches, output_signature=spec)
+
+
+class Seen:
+    """The tweets a training dataset has handed out, and the sum of their padded lengths (a
+    batch's ids are padded to its longest tweet, and that is what the model computes over):
+    with flops.per_length, the training FLOPs actually spent."""
+
+    def __init__(self):
+        self.examples, self.steps = 0, 0
+
+    def _add(self, shape):
+        self.examples += int(shape[0])
+        self.steps += int(shape[0]) * int(shape[1])
+        return 0
+
+    def count(self, ids, targets):
+        done = tf.py_function(lambda shape: self._add(shape.numpy()), [tf.shape(ids)], tf.int32)
+        with tf.control_dependencies([done]):
+            return tf.identity(ids), targets
+
+    def flops(self, cost: tuple[float, float]) -> float:
+        """FLOPs of the counted training steps, at `cost` = flops.per_length's (a, b)."""
+        return cost[0] * self.examples + cost[1] * self.steps
 
 
 class ValidationAUC(keras.callbacks.Callback):
@@ -99,12 +154,18 @@ def train_targets(pair: tuple, p: dict) -> tuple:
 MONITOR_MODE = {"val_loss": "min", "val_auc_micro": "max"}
 
 
-def fit(model: keras.Model, name: str, p: dict, train, val, threshold: float) -> list[float]:
+def fit(
+    model: keras.Model, name: str, p: dict, train, val, threshold: float, seen: Seen | None = None
+) -> tuple[list[float], list]:
     """Train on (texts, kind fractions) pairs with the targets `p["loss"]` needs, keeping the
-    weights of the epoch with the best `p["monitor"]` on the validation split. Returns the
-    learning rate of each epoch up to that best one: the schedule `refit` replays."""
+    weights of the epoch with the best `p["monitor"]` on the validation split, the batches
+    counted in `seen`. Returns the learning rate of each epoch up to that best one (the
+    schedule `refit` replays) and the callbacks (their SpentFlops counts a refit too)."""
     mode = MONITOR_MODE[p["monitor"]]
+    seen = Seen() if seen is None else seen
     vectorize, core = split(model)
+    compile_model(core, p["loss"], p["learning_rate"])
+    cost = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype)
     # In this order: the learning-rate schedule, dvclive and early stopping all read
     # val_auc_micro, and dvclive logs the learning rate.
     callbacks = [
@@ -114,11 +175,10 @@ def fit(model: keras.Model, name: str, p: dict, train, val, threshold: float) ->
             if p["lr_patience"]
             else []
         ),
-        *training.callbacks(name, p["patience"], p["monitor"], mode),
+        *training.callbacks(name, lambda _: seen.flops(cost), p["patience"], p["monitor"], mode),
     ]
-    compile(core, p["loss"], p["learning_rate"])
     history = core.fit(
-        dataset(*train_targets(train, p), p["batch_size"], p["seed"], vectorize),
+        dataset(*train_targets(train, p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]),
         validation_data=dataset(*train_targets(val, p), p["batch_size"], vectorize=vectorize),
         epochs=p["epochs"],
         callbacks=callbacks,
@@ -128,10 +188,12 @@ def fit(model: keras.Model, name: str, p: dict, train, val, threshold: float) ->
     # The model holds the weights of early stopping's best epoch, or of the last one without it.
     stopping = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
     kept = stopping[0].best_epoch + 1 if stopping else len(history.epoch)
-    return history.history.get("learning_rate", [p["learning_rate"]] * kept)[:kept]
+    return history.history.get("learning_rate", [p["learning_rate"]] * kept)[:kept], callbacks
 
 
-def refit(build, p: dict, train, val, learning_rates: list[float], callbacks=()) -> keras.Model:
+def refit(
+    build, p: dict, train, val, learning_rates: list[float], callbacks=(), seen: Seen | None = None
+) -> keras.Model:
     """A fresh model from `build(texts, p)`, trained on train and val together with the epochs
     and learning rates `fit` chose on val alone: the model then learns from the validation
     tweets too (1/7 more with the default split).
@@ -140,9 +202,9 @@ def refit(build, p: dict, train, val, learning_rates: list[float], callbacks=())
     keras.utils.set_random_seed(p["seed"])
     model = build(texts, p)
     vectorize, core = split(model)
-    compile(core, p["loss"], learning_rates[0])
+    compile_model(core, p["loss"], learning_rates[0])
     core.fit(
-        dataset(*train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize),
+        dataset(*train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]),
         epochs=len(learning_rates),
         callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks],
         shuffle=False,
@@ -162,12 +224,14 @@ def train(name: str, from_params) -> None:
     train_split, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     with strategy.scope():
         model = from_params(train_split[0], p)
-        learning_rates = fit(model, name, p, train_split, val, threshold)
+        seen = Seen()
+        learning_rates, callbacks = fit(model, name, p, train_split, val, threshold, seen)
         val_scores = predict(model, val[0])
     files.save_npy(training.val_scores_path(name), val_scores.astype("float32"))
     if p["refit"]:
         with strategy.scope():
-            model = refit(from_params, p, train_split, val, learning_rates)
+            model = refit(from_params, p, train_split, val, learning_rates, seen=seen)
+        next(c for c in callbacks if isinstance(c, training.SpentFlops)).update()
     training.save(model, name)
 
 

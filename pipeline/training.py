@@ -27,20 +27,52 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def callbacks(name: str, patience: int = 0, monitor: str = "val_loss", mode: str = "auto") -> list:
-    """dvclive per-epoch curves under metrics/train/<name>/, and early stopping on validation."""
+def callbacks(
+    name: str, flops, patience: int = 0, monitor: str = "val_loss", mode: str = "auto", summary: dict | None = None
+) -> list:
+    """dvclive per-epoch curves and summary under metrics/train/<name>/, the training FLOPs spent
+    (`flops(epochs done)`, see SpentFlops) and the entries of `summary` in that summary, and
+    early stopping on validation."""
     # dvcyaml=False: the plots are declared in our dvc.yaml; save_dvc_exp=False: a stage inside
     # `dvc repro` must not create experiments of its own.
     live = Live(dir=str(CURVES / name), dvcyaml=False, save_dvc_exp=False, report=None)
     # The hardware path is part of the result: `dvc exp show` lists it beside the metrics.
     live.summary["precision"] = keras.mixed_precision.global_policy().name
     live.summary["device"] = "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
-    found = [DVCLiveCallback(live=live)]
+    live.summary.update(summary or {})
+    # In this order: SpentFlops writes into the summary that DVCLiveCallback then saves at the
+    # same epoch's end.
+    found = [SpentFlops(live, flops), DVCLiveCallback(live=live)]
     if patience:
         found.append(
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
         )
     return found
+
+
+class SpentFlops(keras.callbacks.Callback):
+    """Keeps `train_flops` in a dvclive summary: the FLOPs of every training step run so far,
+    which `flops(epochs done)` counts (pipeline.flops), so that `dvc exp show` puts each run's
+    cost beside its quality. The epochs early stopping discards were spent too and count."""
+
+    def __init__(self, live: Live, flops):
+        super().__init__()
+        self.live, self.flops, self.epochs = live, flops, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+        self.live.summary["train_flops"] = float(self.flops(self.epochs))
+
+    def update(self) -> None:
+        """Count again and rewrite the summary: for training that runs after this callback's
+        fit (the tweet models' refit)."""
+        self.live.summary["train_flops"] = float(self.flops(self.epochs))
+        self.live.make_summary()
+
+
+def per_epoch(flops_per_example: int, examples: int):
+    """`flops` for `callbacks` when every epoch trains on the same `examples` (fixed shapes)."""
+    return lambda epochs: flops_per_example * examples * epochs
 
 
 class Progress(keras.callbacks.Callback):

@@ -43,6 +43,26 @@ def read(path: Path | str) -> pd.DataFrame:
     return df[REQUIRED]
 
 
+def read_all(paths: list[Path]) -> pd.DataFrame:
+    """Several slices of one CSV (the same columns), read as one table in the order given. Two
+    slices that share an id are an error: they would put one tweet in two splits."""
+    parts = [read(path) for path in paths]
+    df = pd.concat(parts, ignore_index=True)
+    ids = df["id"].str.strip()
+    repeated = ids[ids.duplicated()]
+    if len(paths) > 1 and len(repeated):
+        where = [
+            str(path)
+            for path, part in zip(paths, parts, strict=True)
+            if repeated.iloc[0] in set(part["id"].str.strip())
+        ]
+        raise TweetsError(
+            f"id {repeated.iloc[0]} appears more than once in {' and '.join(where)} ({len(repeated)} repeated ids); "
+            "the files must be disjoint slices of train.csv"
+        )
+    return df
+
+
 def clean(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Apply the bad-row policy; return the clean rows (kinds as floats) and what was done."""
     tweet = df["tweet"].astype(str)

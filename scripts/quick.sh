@@ -21,8 +21,8 @@ dvc exp remove "$name" >/dev/null 2>&1 || true
 start=$SECONDS
 dvc exp run --temp -n "$name" "${sets[@]}"
 echo "quick: experiment $name ran in $((SECONDS - start)) s"
-# The headline figures of each run, and the CNN's precision (all columns: dvc exp show).
+# The headline figures of each run, its training FLOPs and the CNN's precision (all columns: dvc exp show).
 dvc exp show --no-pager --md --drop '.*' \
-  --keep 'Experiment|.*test\.(accuracy|roc_auc_micro|mse_vs_pca)|.*/cnn/metrics.json:precision'
+  --keep 'Experiment|.*test\.(accuracy|roc_auc_micro|mse_vs_pca)|.*train_flops|.*/cnn/metrics.json:precision'
 dvc plots diff HEAD "$name" -o dvc_plots
 echo "quick: open dvc_plots/index.html to see the plots of HEAD and $name (scripts/plots-offline.sh makes the page work offline)"

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from pipeline import evaluation as ev
-from pipeline import fashion, files, params, runtime, training, tweets
+from pipeline import fashion, files, flops, params, runtime, training, tweets
 from pipeline.models import autoencoder, text
 
 
@@ -21,14 +21,18 @@ def evaluate_ae(name: str, model, p: dict) -> None:
     pca = ev.pca_baseline(x_train, x_test, size, p["seed"])
     files.write_json(
         ev.METRICS / f"{name}.json",
-        {"code_size": size, "test": {"mse": mse, "pca_mse": pca, "mse_vs_pca": ev.r(mse / pca)}},
+        {
+            "code_size": size,
+            "test": {"mse": mse, "pca_mse": pca, "mse_vs_pca": ev.r(mse / pca)},
+            "predict_flops": ev.r(flops.forward(model, x_test.shape[1:]) * len(x_test)),
+        },
     )
     n = min(p["ae_examples"], len(x_test))
     ev.reconstructions_png(ev.PLOTS / name / "reconstructions.png", autoencoder.scaled(x_test[:n]), recon[:n])
 
 
 def evaluate_classifier(name: str, model, p: dict) -> None:
-    results = {}
+    results, images = {}, 0
     for split in fashion.SPLITS:  # train and val too: the gap to test shows over-fitting
         x, y = fashion.load(split)
         if split == "train" and 0 < p["train_images"] < len(x):
@@ -38,17 +42,22 @@ def evaluate_classifier(name: str, model, p: dict) -> None:
             keep = np.sort(np.random.default_rng(p["seed"]).permutation(len(x))[: p["train_images"]])
             x, y = x[keep], y[keep]
         probs = training.predict(model, x, f"evaluate {name}: {split} images")
+        images += len(x)
         results[split] = ev.classification(probs, y)
         if split == "test":
             results[split]["per_class_accuracy"] = ev.per_class_accuracy(probs, y)
             files.write_json(ev.PLOTS / name / "confusion.json", ev.confusion_records(probs, y))
+    # Every split's pass, as this stage computes it (test-time augmentation included).
+    results["predict_flops"] = ev.r(flops.forward(model, x.shape[1:]) * images)
     files.write_json(ev.METRICS / f"{name}.json", results)
 
 
 def evaluate_text(name: str, model, p: dict) -> None:
     texts, k = tweets.load_prepared("test")
     scores = text.predict(model, texts)
-    ev.write_text_results(name, k, scores, p["roc_threshold"])
+    ev.write_text_results(
+        name, k, scores, p["roc_threshold"], {"predict_flops": ev.r(text.predict_flops(model, texts))}
+    )
 
 
 def main(argv: list[str]) -> None:

@@ -8,7 +8,12 @@ from pipeline import fashion, files, idx, params, runtime, tweets
 
 RAW = Path("data/raw")
 TWEETS_OUT = tweets.PREPARED
-TWEETS_FILE = {"first8000": "train_first8000.csv", "full": "train.csv"}
+# download.tweets -> the files it fetches (data/manifest.yaml), read as one table.
+TWEETS_FILES = {
+    "mirror": ("train_first8000.csv", "train_rows10000-15588.csv"),
+    "first8000": ("train_first8000.csv",),
+    "full": ("train.csv",),
+}
 STATS = Path("metrics/data.json")
 
 
@@ -32,12 +37,12 @@ def prepare_fashion(p: dict) -> dict:
     }
 
 
-def prepare_tweets(p: dict, source: Path) -> dict:
-    df, report = tweets.clean(tweets.read(source))
+def prepare_tweets(p: dict, sources: list[Path]) -> dict:
+    df, report = tweets.clean(tweets.read_all(sources))
     if p["max_rows"]:
         df = df.iloc[: p["max_rows"]]
     parts = tweets.split(df, p["test_fraction"], p["val_fraction"], p["seed"])
-    stats = {"source": source.name, **report}
+    stats = {"source": " + ".join(path.name for path in sources), **report}
     for name, part in zip(("train", "val", "test"), parts, strict=True):
         with files.replacing(TWEETS_OUT / f"{name}.csv") as tmp:
             part.to_csv(tmp, index=False)
@@ -57,10 +62,10 @@ def prepare_tweets(p: dict, source: Path) -> dict:
 
 def main() -> None:
     p = params.load("preprocess")
-    source = RAW / "weather-tweets" / TWEETS_FILE[params.load("download")["tweets"]]
+    sources = [RAW / "weather-tweets" / name for name in TWEETS_FILES[params.load("download")["tweets"]]]
     stats = {
         "fashion": prepare_fashion({"seed": p["seed"], **p["fashion"]}),
-        "tweets": prepare_tweets({"seed": p["seed"], **p["tweets"]}, source),
+        "tweets": prepare_tweets({"seed": p["seed"], **p["tweets"]}, sources),
     }
     files.write_json(STATS, stats)
 

@@ -1,5 +1,6 @@
-"""summarize: metrics/evaluate/*.json -> metrics/summary.md, the headline figure of each model;
-plots/evaluate/*/roc.json -> plots/roc_comparison.png, the tweet models' ROC curves on one picture."""
+"""summarize: metrics/evaluate/*.json and the training FLOPs in metrics/train/*/metrics.json ->
+metrics/summary.md, the headline figure and cost of each model; plots/evaluate/*/roc.json ->
+plots/roc_comparison.png, the tweet models' ROC curves on one picture."""
 
 import json
 from pathlib import Path
@@ -9,25 +10,36 @@ from pipeline.evaluation import METRICS, PLOTS, plt, save_figure
 
 OUT = Path("metrics/summary.md")
 ROC_PNG = Path("plots/roc_comparison.png")
+CURVES = Path("metrics/train")  # pipeline.training.CURVES, without importing TensorFlow here
 TEXT_MODELS = {"rnn": "RNN", "charcnn": "char CNN", "ensemble": "ensemble", "tfidf": "TF-IDF + ridge"}
 IMAGE_MODELS = ("ae", "cnn", "transfer")
+TRAINED = ("ae", "cnn", "transfer", "rnn", "charcnn")  # the ensemble is weighed, not trained
 
 
-def rows(m: dict) -> list[tuple[str, str, str]]:
+def cost(name: str) -> str:
+    if name not in TRAINED:
+        return "no training" if name == "ensemble" else "a linear fit"
+    path = CURVES / name / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; run `dvc repro train_{name}` first")
+    return f"{json.loads(path.read_text())['train_flops']:.2g}"
+
+
+def rows(m: dict) -> list[tuple[str, ...]]:
     ae, cnn, tr = m["ae"]["test"], m["cnn"], m["transfer"]
     found = [
         ("autoencoder (train_ae)", f"test MSE {ae['mse']:.4f}",
-         f"PCA-{m['ae']['code_size']} MSE {ae['pca_mse']:.4f} (ratio {ae['mse_vs_pca']:.3f})"),
+         f"PCA-{m['ae']['code_size']} MSE {ae['pca_mse']:.4f} (ratio {ae['mse_vs_pca']:.3f})", cost("ae")),
         ("deep CNN (train_cnn)", f"test accuracy {cnn['test']['accuracy']:.4f}",
-         f"train accuracy {cnn['train']['accuracy']:.4f}"),
+         f"train accuracy {cnn['train']['accuracy']:.4f}", cost("cnn")),
         ("frozen MobileNet + Dense (train_transfer)", f"test accuracy {tr['test']['accuracy']:.4f}",
-         f"train accuracy {tr['train']['accuracy']:.4f}"),
+         f"train accuracy {tr['train']['accuracy']:.4f}", cost("transfer")),
     ]  # fmt: skip
     for name, label in TEXT_MODELS.items():
         t = m[name]["test"]
         label += " baseline (baseline_text)" if name == "tfidf" else f" (train_{name})"
         found.append((label, f"test micro ROC-AUC {t['roc_auc_micro']:.4f}",
-                      f"macro ROC-AUC {t['roc_auc_macro']:.4f}, RMSE {t['rmse']:.4f}"))  # fmt: skip
+                      f"macro ROC-AUC {t['roc_auc_macro']:.4f}, RMSE {t['rmse']:.4f}", cost(name)))  # fmt: skip
     return found
 
 
@@ -53,8 +65,8 @@ def main() -> None:
             stage = "baseline_text" if name == "tfidf" else f"evaluate@{name}"
             raise FileNotFoundError(f"{path}: no such file; run `dvc repro {stage}` first")
         metrics[name] = json.loads(path.read_text())
-    lines = ["| model | headline | also |", "| --- | --- | --- |"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows(metrics)]
+    lines = ["| model | headline | also | training FLOPs |", "| --- | --- | --- | ---: |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows(metrics)]
     files.write_text(OUT, "\n".join(lines) + "\n")
     roc_picture(metrics)
 

@@ -1,6 +1,6 @@
 """train_ae: data/prepared/fashion -> data/models/ae.keras, curves in metrics/train/ae/."""
 
-from pipeline import fashion, params, runtime, training
+from pipeline import fashion, flops, params, runtime, training
 from pipeline.models import autoencoder
 
 
@@ -12,13 +12,14 @@ def main() -> None:
     x_val, _ = fashion.load("val")
     with strategy.scope():
         model = autoencoder.from_params(p, len(x_train))
+        per_image = flops.training_step(model, x_train.shape[1:])
     model.fit(
         x_train,
         autoencoder.scaled(x_train),
         validation_data=(x_val, autoencoder.scaled(x_val)),
         epochs=p["epochs"],
         batch_size=p["batch_size"],
-        callbacks=training.callbacks("ae", p["patience"]),
+        callbacks=training.callbacks("ae", training.per_epoch(per_image, len(x_train)), p["patience"]),
         verbose=2,
     )
     training.save(model, "ae")

@@ -2,7 +2,7 @@
 
 import keras
 
-from pipeline import fashion, params, runtime, training
+from pipeline import fashion, flops, params, runtime, training
 from pipeline.models import cnn
 
 
@@ -14,13 +14,14 @@ def main() -> None:
     x_val, y_val = fashion.load("val")
     with strategy.scope():
         model = cnn.from_params(p, len(x_train))
+        per_image = flops.training_step(model, x_train.shape[1:])
     model.fit(
         x_train,
         keras.utils.to_categorical(y_train, 10),
         validation_data=(x_val, keras.utils.to_categorical(y_val, 10)),
         epochs=p["epochs"],
         batch_size=p["batch_size"],
-        callbacks=training.callbacks("cnn"),
+        callbacks=training.callbacks("cnn", training.per_epoch(per_image, len(x_train))),
         verbose=2,
     )
     training.save(cnn.with_flip_averaging(model) if p["test_time_flip"] else model, "cnn")

@@ -6,7 +6,7 @@ is fitted on them; the saved model chains both, from 28x28 images to class proba
 
 import numpy as np
 
-from pipeline import fashion, params, runtime, training
+from pipeline import fashion, flops, params, runtime, training
 from pipeline.models import transfer
 
 
@@ -26,13 +26,22 @@ def main() -> None:
         y_train = np.concatenate([y_train, y_train])
     with strategy.scope():
         head = transfer.head_from_params(p, f_train.shape[1])
+    per_example = flops.training_step(head, f_train.shape[1:], target=((), "int64"))
+    # The frozen backbone's passes are inference, counted apart from training.
+    embedded = (len(f_train) + len(f_val)) * flops.forward(features, x_train.shape[1:])
     head.fit(
         f_train,
         y_train,
         validation_data=(f_val, y_val),
         epochs=p["epochs"],
         batch_size=p["batch_size"],
-        callbacks=training.callbacks("transfer", p["patience"], monitor="val_accuracy"),
+        callbacks=training.callbacks(
+            "transfer",
+            training.per_epoch(per_example, len(f_train)),
+            p["patience"],
+            monitor="val_accuracy",
+            summary={"embedding_flops": float(embedded)},
+        ),
         verbose=2,
     )
     training.save(transfer.combine(features, head), "transfer")

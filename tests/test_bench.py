@@ -33,3 +33,14 @@ def test_a_command_that_runs_no_stage_has_only_its_total(tmp_path):
 def test_a_failing_command_stops_the_benchmark_with_its_output(tmp_path):
     with pytest.raises(SystemExit, match="no such stage"):
         run.run_dvc(["sh", "-c", "echo no such stage; exit 3"], tmp_path, dict(os.environ))
+
+
+def test_each_stage_reports_the_flops_it_recorded(tmp_path):
+    (tmp_path / "metrics/train/transfer").mkdir(parents=True)
+    (tmp_path / "metrics/evaluate").mkdir(parents=True)
+    (tmp_path / "metrics/train/transfer/metrics.json").write_text('{"train_flops": 1.5e9, "embedding_flops": 2e12}')
+    (tmp_path / "metrics/evaluate/cnn.json").write_text('{"test": {}, "predict_flops": 7.25e11}')
+    assert run.stage_flops(tmp_path, "train_transfer") == "1.5e+09 (train) + 2e+12 (embedding)"
+    assert run.stage_flops(tmp_path, "evaluate@cnn") == "7.25e+11 (predict)"
+    assert run.stage_flops(tmp_path, "train_cnn") == ""  # nothing recorded
+    assert run.stage_flops(tmp_path, "preprocess") == ""

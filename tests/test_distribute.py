@@ -43,15 +43,20 @@ result = {"replicas": mirrored.num_replicas_in_sync}
 def text_model():
     # As pipeline.text_training fits it: strings to ids once, the rest of the model on the ids.
     model = charcnn.from_params(texts, section("train_charcnn", dropout=0.0, kernel_sizes=[2, 3]))
-    vectorize, core = text_training.split(model)
-    text_training.compile(core, "sigmoid", 0.01)
+    vectorize, core = text.split(model)
+    text_training.compile_model(core, "sigmoid", 0.01)
     return model, core, (text_training.dataset(texts, k, 16, vectorize=vectorize),), {}
 
 
 def image_model():
-    # No dropout and no augmentation: their random draws differ per replica by design.
-    model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, dropout=0.0, augment={"flip": False}))
-    cnn.compile(model, learning_rate=0.01, weight_decay=1e-4, label_smoothing=0.0, steps=8)
+    # No dropout and no augmentation: their random draws differ per replica by design; no batch
+    # normalisation: each replica normalises by its own share of the batch (Keras's default).
+    model = cnn.build(
+        **architecture("train_cnn", cnn.ARCHITECTURE, dropout=0.0, batch_norm=False, augment={"flip": False, "translate": 0.0})
+    )
+    cnn.compile_model(
+        model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.0, steps=8
+    )
     return model, model, (x, y), {"batch_size": 16}
 
 

@@ -162,9 +162,9 @@ def test_the_download_stage_killed_mid_file_leaves_no_partial_file_and_the_next_
     while the second is half way, data/raw holds only the first, verified; the rerun completes."""
     first, second = b"a,b\n" * 1000, bytes(range(256)) * (3 << 12)  # the second: 3 MiB, several reads
     Handler.files.update({"weather-tweets/first.csv": first, "weather-tweets/second.csv": second})
-    manifest = {"fashion-mnist": {}, "weights": {}, "tweets-first8000": {}}
+    manifest = {"fashion-mnist": {}, "weights": {}, "tweets-mirror": {}}
     for name, data in (("first.csv", first), ("second.csv", second)):
-        manifest["tweets-first8000"][f"weather-tweets/{name}"] = {"sha256": hashlib.sha256(data).hexdigest()}
+        manifest["tweets-mirror"][f"weather-tweets/{name}"] = {"sha256": hashlib.sha256(data).hexdigest()}
     (tmp_path / "data").mkdir()
     (tmp_path / "data/manifest.yaml").write_text(yaml.safe_dump(manifest))
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
@@ -259,8 +259,12 @@ def test_nothing_available_lists_what_was_tried(tmp_path):
 
 
 def test_manifest_groups():
-    entries = fetch.read_manifest(["fashion-mnist", "weights", "tweets-first8000"], ROOT / "data/manifest.yaml")
-    assert len(entries) == 6 and all(e.debian for e in entries[:4])
+    entries = fetch.read_manifest(["fashion-mnist", "weights", "tweets-mirror"], ROOT / "data/manifest.yaml")
+    assert len(entries) == 7 and all(e.debian for e in entries[:4])
+    assert [e.path for e in entries[5:]] == [
+        "weather-tweets/train_first8000.csv",
+        "weather-tweets/train_rows10000-15588.csv",
+    ]
     with pytest.raises(fetch.FetchError, match="no group 'tweets-all'"):
         fetch.read_manifest(["tweets-all"], ROOT / "data/manifest.yaml")
 
@@ -268,7 +272,8 @@ def test_manifest_groups():
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs the real data mirror ../shared/data")
 def test_real_mirror_verifies(tmp_path):
     """Every file the default pipeline needs is in the mirror and matches the manifest."""
-    for e in fetch.read_manifest(["fashion-mnist", "weights", "tweets-first8000"], ROOT / "data/manifest.yaml"):
+    groups = ["fashion-mnist", "weights", "tweets-mirror", "tweets-first8000"]
+    for e in fetch.read_manifest(groups, ROOT / "data/manifest.yaml"):
         fetch.verify(Path(SHARED_DATA) / e.path, e)
 
 

@@ -56,8 +56,10 @@ def test_cnn_shapes_and_training(images):
     )
     assert model.output_shape == (None, 10)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert len(convs) == 6 and all(c.padding == "same" and c.strides == (1, 1) for c in convs)
-    cnn.compile(model, learning_rate=0.01, weight_decay=1e-4, label_smoothing=0.1, steps=10)
+    assert len(convs) == 1 + 6 and all(c.padding == "same" and c.strides == (1, 1) for c in convs)  # stem + blocks
+    cnn.compile_model(
+        model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.1, steps=10
+    )
     hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     probs = model.predict(x[:4], verbose=0)
@@ -95,7 +97,9 @@ def test_cnn_in_mixed_bfloat16(tmp_path, images, bfloat16_policy):
     model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, dropout=0.1))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert {c.compute_dtype for c in convs} == {"bfloat16"}
-    cnn.compile(model, learning_rate=0.01, weight_decay=1e-4, label_smoothing=0.1, steps=10)
+    cnn.compile_model(
+        model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.1, steps=10
+    )
     hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     saved = cnn.with_flip_averaging(model)
@@ -118,7 +122,9 @@ def test_same_seed_same_weights(images):
                 batch_norm=True, augment={"translate": 0.1},
             )
         )  # fmt: skip
-        cnn.compile(model, learning_rate=0.01, weight_decay=0.0, label_smoothing=0.0, steps=5)
+        cnn.compile_model(
+            model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=0.0, label_smoothing=0.0, steps=5
+        )
         model.fit(x, keras.utils.to_categorical(y, 10), epochs=1, batch_size=8, verbose=0)
         runs.append(model.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))

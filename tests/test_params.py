@@ -40,7 +40,7 @@ def mutate(good, dotted, value):
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("train_cnn.epoch", 3, "train_cnn.epoch: unknown key; allowed keys in train_cnn: filters"),
+        ("train_cnn.epoch", 3, "train_cnn.epoch: unknown key; allowed keys in train_cnn: stem_filters, filters"),
         ("train_cnn.epochs", "ten", "train_cnn.epochs: expected an integer from 1 to 1000, got 'ten'"),
         ("train_cnn.epochs", 0, "train_cnn.epochs: 0 is out of range; allowed from 1 to 1000"),
         ("train_cnn.epochs", True, "expected an integer"),
@@ -67,7 +67,7 @@ def mutate(good, dotted, value):
         ("train_charcnn.kernel_sizes", [3, "x"], "train_charcnn.kernel_sizes[1]: expected an integer"),
         ("train_charcnn.kernel_sizes", [], "expected a list of 1 to 8 items"),
         ("train_ae.code_size", 129, "train_ae.code_size: 129 is out of range; allowed from 1 to 128"),
-        ("download.tweets", "all", "download.tweets: got 'all', allowed values: first8000, full"),
+        ("download.tweets", "all", "download.tweets: got 'all', allowed values: mirror, first8000, full"),
         ("preprocess.fashion.val_fraction", 0.7, "preprocess.fashion.val_fraction: 0.7 is out of range"),
         ("evaluate.ae_examples", KeyError, "evaluate.ae_examples: missing from evaluate"),
         ("nonsense", {}, "nonsense: unknown key; allowed keys in params.yaml: base"),

@@ -99,10 +99,15 @@ def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
     x = np.load(repo / "data/prepared/fashion/x_train.npy")
     assert x.shape == (300, 28, 28) and x.dtype == np.uint8
     stats = yaml.safe_load((repo / "metrics/data.json").read_text())
-    assert stats["fashion"]["test"]["rows"] == 100 and stats["tweets"]["rows_read"] == 8000
+    assert stats["fashion"]["test"]["rows"] == 100 and stats["tweets"]["rows_read"] == 13589
     assert sum(stats["tweets"][s]["rows"] for s in ("train", "val", "test")) == 400
     for name in ("ae", "cnn", "transfer", "rnn", "charcnn", "ensemble", "tfidf"):
         assert (repo / f"metrics/evaluate/{name}.json").is_file()
+    # Each training stage's cost beside its quality, for `dvc exp show`; each evaluation's too.
+    for name in ("ae", "cnn", "transfer", "rnn", "charcnn"):
+        assert json.loads((repo / f"metrics/train/{name}/metrics.json").read_text())["train_flops"] > 0
+    for name in ("ae", "cnn", "transfer", "rnn", "charcnn", "ensemble"):
+        assert json.loads((repo / f"metrics/evaluate/{name}.json").read_text())["predict_flops"] > 0
     chosen = json.loads((repo / "metrics/train/ensemble/metrics.json").read_text())
     assert set(chosen["weights"]) == {"rnn", "charcnn"} and sum(chosen["weights"].values()) == pytest.approx(1)
     assert "| ensemble (train_ensemble) | test micro ROC-AUC" in (repo / "metrics/summary.md").read_text()

@@ -51,7 +51,7 @@ def test_builds_trains_and_outputs_per_loss(data, name, loss):
     texts, k = data
     model = BUILDERS[name](texts, loss)
     assert model.output_shape == (None, 15)
-    text_training.compile(model, loss, 0.01)
+    text_training.compile_model(model, loss, 0.01)
     ds = text_training.dataset(texts, tweets.targets(k, loss), 16, shuffle_seed=0)
     hist = model.fit(ds, epochs=4, shuffle=False, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
@@ -81,7 +81,7 @@ def test_saved_model_takes_raw_strings(tmp_path, data, name):
     training.seed_everything(0)
     texts, k = data
     model = BUILDERS[name](texts, "sigmoid")
-    text_training.compile(model, "sigmoid", 0.01)
+    text_training.compile_model(model, "sigmoid", 0.01)
     model.fit(text_training.dataset(texts, k, 16), epochs=1, shuffle=False, verbose=0)
     path = tmp_path / f"{name}.keras"
     model.save(path)
@@ -97,7 +97,7 @@ def test_vocabulary_is_inside_the_model(data):
     model = BUILDERS["rnn_words"](texts, "sigmoid")
     vocab = model.get_layer("tokens").get_vocabulary()
     assert "rain" in vocab and "snow" in vocab
-    chars = BUILDERS["charcnn"](texts, "sigmoid").get_layer("characters").get_vocabulary()
+    chars = BUILDERS["charcnn"](texts, "sigmoid").get_layer("characters").vectorize.get_vocabulary()
     assert "r" in chars and len(chars) < 60
 
 
@@ -183,7 +183,7 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     model = BUILDERS["charcnn"](texts, "sigmoid")
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
          "patience": 1, "monitor": "val_auc_micro", "lr_patience": 0}  # fmt: skip
-    learning_rates = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
+    learning_rates, _ = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
     history = logged(tmp_path, "eval/auc_micro")
     assert learning_rates == [0.01] * (history.index(max(history)) + 1)
     assert all(0.0 <= v <= 1.0 for v in history)
@@ -234,7 +234,7 @@ def test_learning_rate_halves_after_epochs_without_a_better_monitor(data, tmp_pa
     training.seed_everything(0)
     texts, k = data
     model = BUILDERS["charcnn"](texts, "sigmoid")
-    learning_rates = text_training.fit(
+    learning_rates, _ = text_training.fit(
         model, "tiny", {**FIT, "monitor": monitor}, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5
     )
     scores = logged(tmp_path, {"val_loss": "eval/loss", "val_auc_micro": "eval/auc_micro"}[monitor])
@@ -267,13 +267,39 @@ def test_refit_trains_a_fresh_model_on_train_and_val_with_the_chosen_schedule(da
 
     model = refit()
     assert built[0] == list(train[0]) + list(val[0])  # its character vocabulary covers val too
-    assert "z" in model.get_layer("characters").get_vocabulary()
+    assert "z" in model.get_layer("characters").vectorize.get_vocabulary()
     assert len(history.history["loss"]) == 3
     np.testing.assert_allclose(history.history["learning_rate"], [0.02, 0.01, 0.005], rtol=1e-6)
     # seeded inside: the same call gives the same model whatever ran before it
     again = refit()
     for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_char_cnn_pads_each_batch_to_its_longest_tweet_and_scores_each_tweet_alike_in_any_batch(data):
+    texts, _ = data
+    p = section("train_charcnn", sequence_length=20, kernel_sizes=[2, 5])
+    model = charcnn.from_params(texts, p)
+    vectorize, _ = text.split(model)
+    ids = vectorize(text.as_strings(["sunny", "hot"])).numpy()
+    assert ids.shape == (2, 5) and (ids[1, 3:] == 0).all()  # the batch's longest tweet, no more
+    assert vectorize(text.as_strings(["a"])).shape == (1, 5)  # at least the widest kernel
+    assert vectorize(text.as_strings(["x" * 50])).shape == (1, 20)  # cut at sequence_length
+    probe = ["rain", "a much longer tweet about a storm and the wind", "hot!"]
+    together = text.predict(model, probe)
+    alone = np.concatenate([text.predict(model, [t]) for t in probe])
+    np.testing.assert_allclose(together, alone, rtol=1e-6, atol=1e-7)  # padding changes nothing
+
+
+def test_window_max_pooling_ignores_windows_past_the_tweet():
+    # Width 2 over ids [5, 6, 7, 0, 0] (3 characters): windows 0 and 1 are real, 2 and 3 read padding.
+    features = np.array([[[1.0], [-4.0], [9.0], [8.0]]], dtype="float32")
+    ids = np.array([[5, 6, 7, 0, 0]])
+    pooled = layers.WindowMaxPooling1D(2)([features, ids])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pooled), [[1.0]])
+    # A tweet shorter than the width keeps its first window.
+    short = layers.WindowMaxPooling1D(3)([features[:, :3], np.array([[5, 0, 0, 0, 0]])])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(short), [[1.0]])
 
 
 def test_max_pooling_over_words_ignores_padded_steps():
@@ -301,9 +327,9 @@ def test_fitting_on_ids_gives_the_model_fitting_on_strings_gives(data, name):
     def trained(on_ids: bool):
         training.seed_everything(0)
         model = BUILDERS[name](texts, "sigmoid")
-        vectorize, core = text_training.split(model)
+        vectorize, core = text.split(model)
         fitted = core if on_ids else model
-        text_training.compile(fitted, "sigmoid", 0.01)
+        text_training.compile_model(fitted, "sigmoid", 0.01)
         batches = text_training.dataset(texts, k, 16, shuffle_seed=0, vectorize=vectorize if on_ids else None)
         fitted.fit(batches, epochs=2, shuffle=False, verbose=0)
         return model

@@ -22,6 +22,22 @@ def test_missing_columns_are_named(tmp_path, tweets_df):
         tweets.read(write(tmp_path, tweets_df.drop(columns=["tweet", "k3"])))
 
 
+def test_slices_are_read_as_one_table_in_order(tmp_path, tweets_df):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    tweets_df.iloc[:25].to_csv(first, index=False)
+    tweets_df.iloc[25:].to_csv(second, index=False)
+    df = tweets.read_all([first, second])
+    assert df["id"].tolist() == tweets_df["id"].tolist() and list(df.columns) == tweets.REQUIRED
+
+
+def test_slices_that_share_an_id_are_an_error_naming_both_files(tmp_path, tweets_df):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    tweets_df.iloc[:25].to_csv(first, index=False)
+    tweets_df.iloc[20:].to_csv(second, index=False)
+    with pytest.raises(tweets.TweetsError, match=r"id 21 appears more than once in .*a\.csv and .*b\.csv \(5 repeated"):
+        tweets.read_all([first, second])
+
+
 def test_empty_and_malformed_files(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(tweets.TweetsError, match="the file is empty"):
@@ -82,6 +98,20 @@ def test_soft_targets_keep_or_renormalise():
     np.testing.assert_allclose(soft[0, [1, 9]], [0.8 / 1.8, 1.0 / 1.8], rtol=1e-6)
     with pytest.raises(tweets.TweetsError, match="sum to 0"):
         tweets.softmax_targets(np.zeros((1, 15)))
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs the real data mirror ../shared/data")
+def test_both_real_slices_read_as_13589_disjoint_tweets_with_the_published_counts():
+    folder = SHARED_DATA / "weather-tweets"
+    df = tweets.read_all([folder / "train_first8000.csv", folder / "train_rows10000-15588.csv"])
+    clean, report = tweets.clean(df)
+    assert report["rows_read"] == report["rows_kept"] == 13589
+    ids = clean["id"].astype(int)
+    assert ids.is_unique and ids.iloc[:8000].max() == 12382 and ids.iloc[8000:].min() == 15407
+    second = tweets.labels(clean.iloc[8000:])
+    # The mirror's README: rows with a kind at >= 0.5 in the second file, k1..k15.
+    counts = [120, 581, 24, 645, 199, 13, 1556, 10, 171, 612, 207, 868, 751, 111, 305]
+    assert (second >= 0.5).sum(axis=0).tolist() == counts
 
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs the real data mirror ../shared/data")

@@ -15,7 +15,7 @@ OVERRIDES = {
         "tweets": {"max_rows": 400},
     },
     "train_ae": {"filters": [4, 8], "code_size": 8, "epochs": 1, "batch_size": 64},
-    "train_cnn": {"filters": [4, 8], "convs_per_block": [2, 2], "dense_units": 16, "epochs": 1, "batch_size": 64},
+    "train_cnn": {"stem_filters": 4, "filters": [4, 8], "convs_per_block": [2, 2], "epochs": 1, "batch_size": 64},
     "train_transfer": {"input_size": 64, "epochs": 2, "batch_size": 64},
     "train_rnn": {"buckets": 1024, "embedding_dim": 8, "units": 8, "epochs": 1},
     "train_charcnn": {"sequence_length": 64, "embedding_dim": 8, "filters": 8, "hidden_units": 8, "epochs": 1},

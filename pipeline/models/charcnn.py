@@ -1,11 +1,13 @@
 """train_charcnn: a character-level 1D CNN, from raw tweet strings to 15 kind scores.
 
 TextVectorization splits the lower-cased tweet into characters (its character vocabulary is
-learned from the training tweets and saved inside the model) and pads or cuts it to
-`sequence_length` -> learned character embeddings -> for each width in `kernel_sizes`, a
-Conv1D with `filters` filters and max pooling over time (Kim 2014): each filter learns a
-character n-gram such as "rain", "snow" or "#sun", and max-over-time asks only whether it
-occurs, wherever it is -> concatenation -> dropout -> with `hidden_units`, a ReLU Dense layer
+learned from the training tweets and saved inside the model), each batch padded to its own
+longest tweet and cut at `sequence_length` (CharacterIds: a batch costs the characters it
+holds, not `sequence_length` of them) -> learned character embeddings -> for each width in
+`kernel_sizes`, a Conv1D with `filters` filters and max pooling over the windows inside each
+tweet (Kim 2014; WindowMaxPooling1D keeps the padding out): each filter learns a character
+n-gram such as "rain", "snow" or "#sun", and max-over-time asks only whether it occurs,
+wherever it is -> concatenation -> dropout -> with `hidden_units`, a ReLU Dense layer
 and dropout again (Zhang 2015's fully connected layers: combinations of n-grams, such as "wet"
 with "weather", are features of their own; on the validation split it lowered the loss and
 RMSE) -> one Dense output layer.
@@ -19,6 +21,7 @@ import keras
 from keras import layers
 
 from pipeline.models import text
+from pipeline.models.layers import CharacterIds, WindowMaxPooling1D
 
 
 def build(
@@ -32,16 +35,12 @@ def build(
     hidden_units: int,
     dropout: float,
 ) -> keras.Model:
-    vectorize = layers.TextVectorization(
-        standardize="lower",
-        split="character",
-        output_sequence_length=sequence_length,
-        name="characters",
-    )
+    vectorize = layers.TextVectorization(standardize="lower", split="character")
     vectorize.adapt(train_texts)
     inputs = text.string_input()
-    x = layers.Embedding(vectorize.vocabulary_size(), embedding_dim)(vectorize(inputs))
-    pooled = [layers.GlobalMaxPooling1D()(layers.Conv1D(filters, k, activation="relu")(x)) for k in kernel_sizes]
+    ids = CharacterIds(vectorize, sequence_length, max(kernel_sizes), name="characters")(inputs)
+    x = layers.Embedding(vectorize.vocabulary_size(), embedding_dim)(ids)
+    pooled = [WindowMaxPooling1D(k)([layers.Conv1D(filters, k, activation="relu")(x), ids]) for k in kernel_sizes]
     x = layers.Concatenate()(pooled) if len(pooled) > 1 else pooled[0]
     if dropout:
         x = layers.Dropout(dropout)(x)

@@ -1,27 +1,33 @@
 """train_cnn: a deep convolutional classifier for 28x28 Fashion-MNIST images.
 
-Architecture, and why (docs/models.md repeats this with the measured figures):
-- Blocks of `convs_per_block` convolutions with `kernel_size` 3 (default), stride 1 and "same"
-  padding. Two stacked 3x3 convolutions see a 5x5 window with fewer weights and one more
-  non-linearity than a single 5x5 (the VGG argument); stride 1 with same padding keeps every
-  pixel and the image border, which matters at 28x28 where a 1-pixel edge is 7% of the width.
-- Each block ends in 2x2 max pooling, which halves the resolution (28 -> 14 -> 7 -> 3) while
-  the filter count doubles (32 -> 64 -> 128 by default), so each block costs about the same to
-  compute and the features grow more abstract as the field of view grows. Three blocks are as
-  deep as 28 pixels allow: a fourth would pool 3x3 down to 1x1.
-- Batch normalisation is a param, off by default: it adds about 15% to a float32 training step
-  and 55% to a bfloat16 one, and the same CPU time spent on more epochs scored as high on the
-  validation split (docs/tuning.md). Six convolutions deep, the
-  network still trains stably without it at this learning rate (see its training curves).
-- The width (32/64/128) and epochs are set by the budget of a 2-core AVX2 CPU (docs/tuning.md):
-  convolutions are nearly all of the cost, and 48/96/192 costs 2-3x as much per epoch.
-- Dropout after each block and before the classifier, decoupled weight decay (AdamW) and label
-  smoothing regularise.
-- Augmentation (random horizontal flip; translation, zoom and random erasing are params), active
-  only in training: clothes are left-right symmetric and not always centred the same way.
-- The classifier flattens the last 3x3 feature map (global average pooling would throw away
-  where a feature is, and position separates e.g. sandals from sneakers), then one hidden Dense
-  layer and a 10-way softmax.
+The recipe is chosen as a whole for accuracy per training FLOP on the validation split
+(bench/cnn_choices.py; docs/tuning.md has every row, docs/models.md the figures). Each trick is
+named where it is used:
+
+- A stem convolution (`stem_filters`, 3x3) at full resolution, then one block per entry of
+  `filters`. Stride 1 with "same" padding keeps every pixel and the image border, which matters
+  at 28x28 where a 1-pixel edge is 7% of the width.
+- Pooling first (`pool_first`, airbench's block): each block's first convolution widens the
+  features, 2x2 max pooling halves the resolution right after it, and the block's remaining
+  convolutions run at the halved resolution, a quarter of the positions. The VGG order
+  (`pool_first: false`: every convolution of a block at full resolution, pooling last) costs
+  about twice as much for the same widths.
+- Batch normalisation after the pooling (`batch_norm`), without a learned scale (airbench: the
+  next convolution can scale), then GELU (`activation`): it lets a high learning rate train a
+  six-convolution network in a few epochs.
+- The widths double as the resolution halves (28 -> 14 -> 7 -> 3), so each block costs about
+  the same; convolutions are nearly all of the arithmetic.
+- The head (`head`): the last 3x3 map flattened, so the classifier knows where a feature is
+  (position separates e.g. sandals from sneakers), or global max pooling (whether it occurs
+  anywhere); then the 10-way classifier, whose logits are scaled down (`logit_scale`,
+  airbench's 1/9) so the softmax does not saturate early in training; `dense_units` adds a
+  hidden Dense layer before it.
+- Augmentation, in training only: random horizontal flip (clothes are left-right symmetric) and
+  random translation by whole pixels (`augment.translate`, as a fraction of the width; nearest
+  neighbour, so no blur), zoom and random erasing as params.
+- Label smoothing, decoupled weight decay, and a one-cycle learning rate (linear warm-up over
+  `warmup` of the steps, then cosine decay to 0; Smith's super-convergence) with Nesterov SGD
+  or AdamW (`optimizer`).
 - `precision` (train_cnn's param; `auto` by default, see pipeline.runtime): bfloat16 compute
   with float32 weights where the hardware has native bfloat16 units, float32 elsewhere; the
   softmax stays in float32 either way.
@@ -41,43 +47,67 @@ from pipeline.models.layers import FlipLeftRight
 
 def build(
     *,
+    stem_filters: int,
     filters: list[int],
     convs_per_block: list[int],
+    pool_first: bool,
     kernel_size: int,
+    activation: str,
+    batch_norm: bool,
+    head: str,
     dense_units: int,
     dropout: float,
-    batch_norm: bool,
+    logit_scale: float,
     augment: dict,
 ) -> keras.Model:
     inputs = keras.Input((28, 28), name="image")
     x = layers.Reshape((28, 28, 1))(inputs)
-    x = layers.Rescaling(1 / 255)(x)
+    # Fashion-MNIST's pixel mean and standard deviation: zero-centred inputs for the first layer.
+    x = layers.Rescaling(1 / (255 * 0.353), offset=-0.286 / 0.353)(x)
     if augment["flip"]:
         x = layers.RandomFlip("horizontal")(x)
     if augment["translate"]:
         t = augment["translate"]
-        x = layers.RandomTranslation(t, t, fill_mode="constant")(x)
+        x = layers.RandomTranslation(t, t, fill_mode="constant", interpolation="nearest")(x)
     if augment["zoom"]:
         x = layers.RandomZoom(augment["zoom"], fill_mode="constant")(x)
     if augment["erase"]:
         # Random erasing (Zhong et al. 2017): a random rectangle of noise, with this probability.
-        x = layers.RandomErasing(factor=(augment["erase"],) * 2, value_range=(0, 1))(x)
-    for f, convs in zip(filters, convs_per_block, strict=True):
-        for _ in range(convs):
-            x = layers.Conv2D(f, kernel_size, padding="same", use_bias=not batch_norm)(x)
-            if batch_norm:
-                x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
-        x = layers.MaxPooling2D(2)(x)
+        x = layers.RandomErasing(factor=(augment["erase"],) * 2, value_range=(-1, 1))(x)
+
+    def conv_norm_act(x, width):
+        x = layers.Conv2D(width, kernel_size, padding="same", use_bias=not batch_norm)(x)
+        return norm_act(x)
+
+    def norm_act(x):
+        if batch_norm:
+            x = layers.BatchNormalization(scale=False, momentum=0.9)(x)
+        return layers.Activation(activation)(x)
+
+    if stem_filters:
+        x = conv_norm_act(x, stem_filters)
+    for width, convs in zip(filters, convs_per_block, strict=True):
+        if pool_first:
+            x = layers.Conv2D(width, kernel_size, padding="same", use_bias=not batch_norm)(x)
+            x = norm_act(layers.MaxPooling2D(2)(x))
+            for _ in range(convs - 1):
+                x = conv_norm_act(x, width)
+        else:
+            for _ in range(convs):
+                x = conv_norm_act(x, width)
+            x = layers.MaxPooling2D(2)(x)
         if dropout:
             x = layers.Dropout(dropout / 2)(x)
-    x = layers.Flatten()(x)
+    x = layers.Flatten()(x) if head == "flatten" else layers.GlobalMaxPooling2D()(x)
     if dense_units:
         x = layers.Dense(dense_units, activation="relu")(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
+    x = layers.Dense(10, use_bias=False, name="logits")(x)
+    if logit_scale != 1:
+        x = layers.Rescaling(logit_scale)(x)
     # float32 even under a mixed-precision policy: a softmax in bfloat16 loses small probabilities.
-    outputs = layers.Dense(10, activation="softmax", name="probabilities", dtype="float32")(x)
+    outputs = layers.Activation("softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -91,26 +121,52 @@ def with_flip_averaging(trained: keras.Model) -> keras.Model:
     return keras.Model(inputs, outputs, name="cnn_flip_averaged")
 
 
-def compile(model: keras.Model, *, learning_rate: float, weight_decay: float, label_smoothing: float, steps: int):
-    """AdamW with a cosine decay of the learning rate over all `steps` of training."""
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(steps, 1))
+def compile_model(
+    model: keras.Model,
+    *,
+    optimizer: str,
+    learning_rate: float,
+    warmup: float,
+    weight_decay: float,
+    label_smoothing: float,
+    steps: int,
+) -> None:
+    """One-cycle: a linear warm-up from a tenth of `learning_rate` over `warmup` of the steps,
+    then cosine decay to 0; Nesterov SGD (momentum 0.9) or AdamW, both with decoupled decay."""
+    steps = max(steps, 1)
+    warm = round(steps * warmup)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        learning_rate / 10 if warm else learning_rate,
+        decay_steps=max(steps - warm, 1),
+        warmup_target=learning_rate if warm else None,
+        warmup_steps=warm,
+    )
+    if optimizer == "sgd":
+        opt = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+    else:
+        opt = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+        optimizer=opt,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
     )
 
 
-ARCHITECTURE = ("filters", "convs_per_block", "kernel_size", "dense_units", "dropout", "batch_norm", "augment")
+ARCHITECTURE = (
+    "stem_filters", "filters", "convs_per_block", "pool_first", "kernel_size", "activation",
+    "batch_norm", "head", "dense_units", "dropout", "logit_scale", "augment",
+)  # fmt: skip
 
 
 def from_params(p: dict, n_train: int) -> keras.Model:
     """The compiled model a `train_cnn` params section describes, for `n_train` training images
     (shared by the stage and bench/cnn_choices.py). Set the precision policy first."""
     model = build(**{key: p[key] for key in ARCHITECTURE})
-    compile(
+    compile_model(
         model,
+        optimizer=p["optimizer"],
         learning_rate=p["learning_rate"],
+        warmup=p["warmup"],
         weight_decay=p["weight_decay"],
         label_smoothing=p["label_smoothing"],
         steps=p["epochs"] * math.ceil(n_train / p["batch_size"]),

@@ -157,3 +157,63 @@ class MaskedMaxPooling1D(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="tweets")
+class CharacterIds(layers.Layer):
+    """Character ids (N, T) of a batch of raw tweets, T the batch's longest tweet (at least
+    `min_length`, at most `sequence_length`); 0 pads. Wraps a TextVectorization layer without a
+    fixed output length, so a batch of short tweets costs what they hold, not 160 characters."""
+
+    def __init__(self, vectorize, sequence_length: int, min_length: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.vectorize = vectorize
+        self.sequence_length = sequence_length
+        self.min_length = min_length
+
+    def call(self, inputs):
+        ids = self.vectorize(inputs)[:, : self.sequence_length]
+        # A convolution of width k needs k steps: pad a batch of very short tweets up to that.
+        return tf.pad(ids, [[0, 0], [0, tf.maximum(self.min_length - tf.shape(ids)[1], 0)]])
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor((inputs.shape[0], None), dtype="int64")
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vectorize": keras.saving.serialize_keras_object(self.vectorize),
+            "sequence_length": self.sequence_length,
+            "min_length": self.min_length,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["vectorize"] = keras.saving.deserialize_keras_object(config["vectorize"])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="tweets")
+class WindowMaxPooling1D(layers.Layer):
+    """[features of a width-`width` convolution (N, T - width + 1, D), the ids it read (N, T)]
+    -> (N, D): each feature's maximum over the windows that start on a real character (0 pads
+    the ids), so the padding of a batch's shorter tweets never takes part."""
+
+    def __init__(self, width: int, **kwargs):
+        super().__init__(**kwargs)
+        self.width = width
+
+    def call(self, inputs):
+        x, ids = inputs
+        lengths = ops.sum(ops.cast(ids > 0, "int32"), axis=1)
+        # Windows wholly inside the tweet; a tweet shorter than the width keeps its first window.
+        windows = ops.maximum(lengths - self.width + 1, 1)
+        keep = ops.arange(ops.shape(x)[1])[None, :] < windows[:, None]
+        return ops.max(ops.where(keep[..., None], x, ops.full_like(x, float("-inf"))), axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[0][2])
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width}

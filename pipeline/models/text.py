@@ -12,6 +12,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from pipeline import flops
+
 N_KINDS = 15
 
 
@@ -37,3 +39,25 @@ def predict(model: keras.Model, texts, batch_size: int = 512):
     """Kind scores (N, 15) of a saved tweet model for raw tweet strings."""
     ds = tf.data.Dataset.from_tensor_slices(as_strings(texts)).batch(batch_size)
     return model.predict(ds, verbose=0)
+
+
+def split(model: keras.Model) -> tuple[keras.layers.Layer, keras.Model]:
+    """(the layer that turns the model's strings into ids, the rest of the model from those ids)."""
+    vectorize = model.get_layer(index=1)
+    if vectorize.input is not model.inputs[0]:
+        raise ValueError(f"{model.name}: its second layer does not read the tweet strings")
+    return vectorize, keras.Model(vectorize.output, model.output, name=f"{model.name}_from_ids")
+
+
+def predict_flops(model: keras.Model, texts, batch_size: int = 512) -> float:
+    """FLOPs of `pipeline.models.text.predict(model, texts, batch_size)`: each member's forward
+    pass (a tweet model, or each model inside an ensemble) at each batch's padded length."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
+    total = 0.0
+    for member in members:
+        vectorize, core = split(member)
+        a, b = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype, training=False)
+        for batch in tf.data.Dataset.from_tensor_slices(as_strings(texts)).batch(batch_size):
+            ids = vectorize(batch)
+            total += ids.shape[0] * (a + b * ids.shape[1])
+    return total
