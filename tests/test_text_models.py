@@ -182,7 +182,7 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     texts, k = data
     model = BUILDERS["charcnn"](texts, "sigmoid")
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
-         "patience": 1, "monitor": "val_auc_micro", "lr_patience": 0}  # fmt: skip
+         "patience": 1, "monitor": "val_auc_micro", "lr_patience": 0, "length_sorted_batches": 0}  # fmt: skip
     learning_rates, _ = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
     history = logged(tmp_path, "eval/auc_micro")
     assert learning_rates == [0.01] * (history.index(max(history)) + 1)
@@ -225,7 +225,7 @@ def test_every_allowed_monitor_has_a_direction():
 
 
 FIT = {"loss": "sigmoid", "learning_rate": 0.1, "batch_size": 16, "seed": 0, "epochs": 8,
-       "patience": 0, "monitor": "val_loss", "lr_patience": 1}  # fmt: skip
+       "patience": 0, "monitor": "val_loss", "lr_patience": 1, "length_sorted_batches": 0}  # fmt: skip
 
 
 @pytest.mark.parametrize("monitor", ["val_loss", "val_auc_micro"])
@@ -338,3 +338,22 @@ def test_fitting_on_ids_gives_the_model_fitting_on_strings_gives(data, name):
     for a, b in zip(on_strings.get_weights(), on_ids.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
     np.testing.assert_allclose(text.predict(on_ids, texts), text_training.predict(on_ids, texts), atol=1e-6)
+
+
+def test_length_sorted_batches_hold_similar_lengths_each_epoch_another_order_and_every_tweet_once():
+    lengths = np.array([5, 90, 12, 60, 33, 140, 7, 71, 25, 100, 48, 3])
+    rng = np.random.default_rng([0, 0])
+    batches = text_training.bucketed_order(lengths, batch_size=2, rng=rng, bucket=3)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(12))  # each tweet once
+    # Sorted within each run of 3 batches: a batch's lengths are neighbours in its run.
+    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
+    random_spread = np.mean([np.ptp(lengths[rng.permutation(12)[:2]]) for _ in range(200)])
+    assert spread < random_spread / 2
+    texts = np.array(["x" * n for n in lengths], dtype=object)
+    ds = text_training.dataset(texts, np.zeros((12, 15), "float32"), 2, shuffle_seed=0, bucket=3)
+    first, second = ([t.numpy()[0, 0].decode() for t, _ in ds] for _ in range(2))
+    assert first != second  # reshuffled each epoch
+    again = [
+        t.numpy()[0, 0].decode() for t, _ in text_training.dataset(texts, np.zeros((12, 15), "float32"), 2, 0, bucket=3)
+    ]
+    assert again == first  # seeded: the same order on every run
