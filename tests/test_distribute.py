@@ -51,9 +51,8 @@ def text_model():
 def image_model():
     # No dropout and no augmentation: their random draws differ per replica by design; no batch
     # normalisation: each replica normalises by its own share of the batch (Keras's default).
-    model = cnn.build(
-        **architecture("train_cnn", cnn.ARCHITECTURE, dropout=0.0, batch_norm=False, augment={"flip": False, "translate": 0.0})
-    )
+    still = {"flip": False, "translate": 0.0}
+    model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, dropout=0.0, batch_norm=False, augment=still))
     cnn.compile_model(
         model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.0, steps=8
     )
