@@ -74,7 +74,7 @@ def mutate(good, dotted, value):
         (
             "train_cnn.convs_per_block",
             [2, 2],
-            "train_cnn.convs_per_block: [2, 2] has 2 entries, filters [32, 64, 128] has 3; give one per block",
+            "train_cnn.convs_per_block: [2, 2] has 2 entries, filters [24, 48, 96] has 3; give one per block",
         ),
         ("base.distribute", "tpu", "base.distribute: got 'tpu', allowed values: auto, none, mirrored"),
         ("train_ensemble.members", ["rnn", "tfidf"], "train_ensemble.members[1]: got 'tfidf', allowed values: rnn"),
