@@ -387,7 +387,7 @@ def test_quick_run_is_an_experiment_that_leaves_the_workspace_alone(repo, reprod
 def test_quick_run_names_the_sets_it_knows(repo):
     proc = run(["bash", "scripts/quick.sh", "nosuch"], repo, check=False)
     assert proc.returncode == 2
-    assert "configs/nosuch.yaml: no such file; the named sets are: quick" in proc.stderr
+    assert "configs/nosuch.yaml: no such file; the named sets are: best quick" in proc.stderr
 
 
 # ----------------------------------------------------------------------------- beyond one machine
