@@ -16,7 +16,7 @@ from pipeline import runtime
 
 def main() -> None:
     runtime.quiet_tensorflow()
-    from pipeline import evaluation, fashion, training
+    from pipeline import fashion, image_evaluation, training
     from pipeline.models import autoencoder
 
     p = stage_params("train_ae", sys.argv[1:])
@@ -25,8 +25,8 @@ def main() -> None:
     x_train, _ = fashion.load("train")
     x_val, _ = fashion.load("val")
     model = autoencoder.from_params(p, len(x_train))
-    hist, wall, cpu = timed_fit(model, p, (x_train, autoencoder.scaled(x_train)), (x_val, autoencoder.scaled(x_val)))
-    pca = evaluation.pca_baseline(x_train, x_val, p["code_size"], p["seed"])
+    hist, wall, cpu = timed_fit(model, p, (x_train, fashion.scaled(x_train)), (x_val, fashion.scaled(x_val)))
+    pca = image_evaluation.pca_baseline(x_train, x_val, p["code_size"], p["seed"])
     final = hist.history["val_loss"][-1]
     print(
         f"RESULT {sys.argv[1:]}: val MSE per epoch {[round(v, 6) for v in hist.history['val_loss']]}; "

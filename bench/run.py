@@ -124,10 +124,10 @@ def describe_machine(env: dict) -> tuple[str, str]:
 def stage_flops(repo: Path, stage: str) -> str:
     """The FLOPs a stage recorded: training (and the transfer model's frozen embedding pass) for
     a training stage, the prediction passes for an evaluation; blank for the others."""
-    name = stage.removeprefix("train_").removeprefix("evaluate@")
+    name = stage.removeprefix("train_").split("@")[-1]
     if stage.startswith("train_"):
         path, keys = repo / "metrics/train" / name / "metrics.json", ("train_flops", "embedding_flops")
-    elif stage.startswith("evaluate@"):
+    elif stage.startswith(("evaluate_images@", "evaluate_tweets@")):
         path, keys = repo / "metrics/evaluate" / f"{name}.json", ("predict_flops",)
     else:
         return ""

@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
         target = keras.utils.to_categorical(y, 10)
     else:
         model = autoencoder.from_params(p, n_epoch)
-        target = autoencoder.scaled(x)
+        target = fashion.scaled(x)
     model.fit(x[: bs * WARMUP], target[: bs * WARMUP], batch_size=bs, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(x[bs * WARMUP :], target[bs * WARMUP :], batch_size=bs, epochs=1, verbose=0)

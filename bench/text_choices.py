@@ -10,7 +10,7 @@ import tempfile
 import time
 
 from bench import stage_params
-from pipeline import evaluation, params, runtime, text_training, training, tweets
+from pipeline import params, runtime, text_training, training, tweet_evaluation, tweets
 from pipeline.models import charcnn, rnn, text
 
 BUILD = {"rnn": rnn.from_params, "charcnn": charcnn.from_params}
@@ -29,7 +29,7 @@ def scratch_dir() -> None:
 
 
 def val_scores(model, val, threshold: float) -> str:
-    m = evaluation.text_metrics(val[1], text.predict(model, val[0]), threshold)
+    m = tweet_evaluation.text_metrics(val[1], text.predict(model, val[0]), threshold)
     return f"val micro AUC {m['roc_auc_micro']:.4f} macro {m['roc_auc_macro']:.4f} RMSE {m['rmse']:.4f}"
 
 

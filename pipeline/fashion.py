@@ -30,6 +30,11 @@ def save(root: Path, splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         files.save_npy(root / f"y_{name}.npy", y)
 
 
+def scaled(x: np.ndarray) -> np.ndarray:
+    """Images as float32 in [0, 1]: what the autoencoder reconstructs and is scored against."""
+    return x.astype("float32") / 255.0
+
+
 def load(split: str, root: Path = PREPARED) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images (N, 28, 28) and uint8 labels (N,) of one split."""
     paths = root / f"x_{split}.npy", root / f"y_{split}.npy"

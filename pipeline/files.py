@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,3 +70,22 @@ def raise_if_disk_full(exc: BaseException, output: Path | str) -> None:
     full = disk_full(exc)
     if full is not None:
         raise OSError(full.errno, os.strerror(full.errno), str(output)) from exc
+
+
+@contextmanager
+def replacing_dir(path: Path | str) -> Iterator[Path]:
+    """`replacing` for a folder: yield a new temporary folder beside `path` to fill; it takes the
+    place of `path` (any old one removed) once filled, and is removed if filling fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise_if_disk_full(e, path)
+        raise

@@ -244,6 +244,10 @@ SCHEMA: dict[str, Any] = {
         "train_images": Int(0, 10_000_000),
         "ae_examples": Int(1, 50),
     },
+    "export": {
+        "version": Int(1, 2**31 - 1),  # TF Serving's version folder
+        "onnx_opset": Int(13, 21),  # what onnxruntime and tf2onnx both support
+    },
 }
 
 

@@ -1,9 +1,12 @@
 """Apply a trained model to new data and write its predictions as CSV.
 
+MODEL is a .keras file written by a train_* stage or an exported model's folder (a version
+folder, or data/exported/<model>, whose highest version is used); both give the same CSV.
+
 python -m pipeline.predict images data/models/cnn.keras IMAGES OUT.csv
     IMAGES: an IDX file (gzipped or not) or a .npy of uint8 images, shape (N, 28, 28)
     OUT.csv: index, class, class_name, then one probability column per class
-python -m pipeline.predict tweets data/models/rnn.keras TWEETS.csv OUT.csv
+python -m pipeline.predict tweets data/exported/rnn TWEETS.csv OUT.csv
     TWEETS.csv: any CSV with a `tweet` column
     OUT.csv: the input's id column if it has one, then one probability column per kind
 """
@@ -40,7 +43,7 @@ def read_images(path: Path) -> np.ndarray:
 
 
 def predict_images(model, x: np.ndarray) -> pd.DataFrame:
-    probs = model.predict(x, batch_size=512, verbose=0)
+    probs = model(x)
     out = pd.DataFrame({"class": probs.argmax(axis=1)})
     out["class_name"] = np.array(fashion.CLASSES)[out["class"]]
     for i, name in enumerate(fashion.CLASSES):
@@ -64,45 +67,66 @@ def read_tweets(path: Path) -> pd.DataFrame:
 
 
 def predict_tweets(model, df: pd.DataFrame) -> pd.DataFrame:
-    from pipeline.models import text
-
-    try:
-        scores = text.predict(model, df["tweet"].to_numpy(dtype=object))
-    except TypeError as e:
-        raise InputError(f"`tweet` column: {e}") from e
-    out = pd.DataFrame(scores.round(6), columns=tweets.KINDS)
+    texts = df["tweet"].to_numpy(dtype=object)
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise InputError(
+            f"`tweet` column: tweet {bad[0]} is {type(texts[bad[0]]).__name__}, not text: {texts[bad[0]]!r}"
+        )
+    out = pd.DataFrame(model(texts).round(6), columns=tweets.KINDS)
     if "id" in df.columns:
         out.insert(0, "id", df["id"].to_numpy())
     return out
 
 
+def open_model(path: Path):
+    """(what the model takes, "images" or "tweets"; a function from a batch to its class
+    probabilities or kind scores) for a .keras file or an exported model's folder."""
+    if path.is_dir():
+        from pipeline import export
+
+        served = export.Served(path)
+        output = {"images": "probabilities", "tweets": "scores"}.get(served.takes())
+        return served.takes(), lambda batch: served(np.asarray(batch, dtype=str if output == "scores" else None))[
+            output
+        ]
+    from pipeline import training
+
+    model = training.load(path)
+    kind = training.kind(model)
+    if kind == "tweets":
+        from pipeline.models import text
+
+        return "tweets", lambda texts: text.predict(model, texts)
+    return ("autoencoder" if kind == "autoencoder" else "images"), lambda x: model.predict(x, batch_size=512, verbose=0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("kind", choices=["images", "tweets"])
-    parser.add_argument("model", type=Path, help="a .keras file written by a train_* stage")
+    parser.add_argument(
+        "model", type=Path, help="a .keras file written by a train_* stage, or an exported model's folder"
+    )
     parser.add_argument("input", type=Path)
     parser.add_argument("output", type=Path)
     args = parser.parse_args(argv)
-    for path in (args.model, args.input):
-        if not path.is_file():
-            parser.error(f"{path}: no such file")
+    if not args.model.exists():
+        parser.error(f"{args.model}: no such file or folder")
+    if not args.input.is_file():
+        parser.error(f"{args.input}: no such file")
     try:
         data = read_images(args.input) if args.kind == "images" else read_tweets(args.input)
         # TensorFlow takes seconds to import: only once the input has been found good.
         from pipeline import runtime
 
         runtime.quiet_tensorflow()
-        from pipeline import training
-
-        model = training.load(args.model)
-        takes_text = model.inputs[0].dtype == "string"
-        if takes_text != (args.kind == "tweets"):
-            raise InputError(
-                f"{args.model} takes {'tweets' if takes_text else 'images'}: "
-                f"run `python -m pipeline.predict {'tweets' if takes_text else 'images'} ...`"
-            )
+        takes, model = open_model(args.model)
+        if takes == "autoencoder":
+            raise InputError(f"{args.model} is the autoencoder: it gives images, not predictions for a CSV")
+        if takes != args.kind:
+            raise InputError(f"{args.model} takes {takes}: run `python -m pipeline.predict {takes} ...`")
         out = predict_images(model, data) if args.kind == "images" else predict_tweets(model, data)
-    except (InputError, idx.IdxError) as e:
+    except (InputError, idx.IdxError, FileNotFoundError) as e:
         # One line whatever the input held: a column name or a value can carry line breaks.
         print("predict: " + " ".join(str(e).splitlines()), file=sys.stderr)
         return 2

@@ -35,10 +35,6 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 DISTRIBUTE = ("auto", "none", "mirrored")
 
 
-class RuntimeSetupError(RuntimeError):
-    """The requested hardware path cannot be taken here; the message says what to set instead."""
-
-
 @dataclass(frozen=True)
 class Machine:
     cpu_model: str

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline import evaluation, files, flops, params, runtime, training, tweets
+from pipeline import files, flops, params, runtime, training, tweet_evaluation, tweets
 from pipeline.models.text import as_strings, split
 
 
@@ -143,7 +143,7 @@ class ValidationAUC(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         found = self.model.predict(self.inputs, verbose=0)
-        logs["val_auc_micro"] = evaluation.text_metrics(self.k, found, self.threshold)["roc_auc_micro"]
+        logs["val_auc_micro"] = tweet_evaluation.text_metrics(self.k, found, self.threshold)["roc_auc_micro"]
 
 
 def train_targets(pair: tuple, p: dict) -> tuple:
@@ -252,11 +252,11 @@ def ensemble_weights(scores: dict[str, np.ndarray], k: np.ndarray, threshold: fl
             continue
         w = np.array(combo) / units
         mixed = sum(wi * scores[n] for wi, n in zip(w, names, strict=True))
-        m = evaluation.text_metrics(k, mixed, threshold)
+        m = tweet_evaluation.text_metrics(k, mixed, threshold)
         key = (-m["roc_auc_micro"], m["rmse"], float(np.abs(w - 1 / len(names)).sum()))
         if best_key is None or key < best_key:
             best, best_key = dict(zip(names, (float(x) for x in w), strict=True)), key
     mixed = sum(best[n] * scores[n] for n in names)
-    figures = {n: evaluation.text_metrics(k, scores[n], threshold) for n in names}
-    figures["ensemble"] = evaluation.text_metrics(k, mixed, threshold)
+    figures = {n: tweet_evaluation.text_metrics(k, scores[n], threshold) for n in names}
+    figures["ensemble"] = tweet_evaluation.text_metrics(k, mixed, threshold)
     return best, {n: {key: f[key] for key in ("roc_auc_micro", "roc_auc_macro", "rmse")} for n, f in figures.items()}

@@ -166,6 +166,14 @@ def load(path: Path | str) -> keras.Model:
     return keras.models.load_model(path, compile=False)
 
 
+def kind(model: keras.Model) -> str:
+    """What a saved model takes and gives: "tweets" (raw strings to 15 kind scores),
+    "autoencoder" (images to images) or "classifier" (images to 10 class probabilities)."""
+    if model.inputs[0].dtype == "string":
+        return "tweets"
+    return "autoencoder" if model.name == "autoencoder" else "classifier"
+
+
 def val_scores_path(name: str) -> Path:
     """Where a tweet model's stage keeps its validation scores from before the refit."""
     return MODELS / f"{name}.val_scores.npy"

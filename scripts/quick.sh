@@ -19,7 +19,8 @@ fi
 mapfile -t sets < <(python -m pipeline.params --overrides "$config")
 dvc exp remove "$name" >/dev/null 2>&1 || true
 start=$SECONDS
-dvc exp run --temp -n "$name" "${sets[@]}"
+# Up to the summary: exporting the models for serving is not part of a first look.
+dvc exp run --temp -n "$name" "${sets[@]}" summarize
 echo "quick: experiment $name ran in $((SECONDS - start)) s"
 # The headline figures of each run, its training FLOPs and the CNN's precision (all columns: dvc exp show).
 dvc exp show --no-pager --md --drop '.*' \

@@ -11,8 +11,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline, make_union
 
-from pipeline import evaluation as ev
 from pipeline import params, runtime, tweets
+from pipeline import tweet_evaluation as ev
 
 
 def main() -> None:

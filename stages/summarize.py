@@ -62,7 +62,8 @@ def main() -> None:
     for name in (*IMAGE_MODELS, *TEXT_MODELS):
         path = METRICS / f"{name}.json"
         if not path.is_file():
-            stage = "baseline_text" if name == "tfidf" else f"evaluate@{name}"
+            kind = "images" if name in IMAGE_MODELS else "tweets"
+            stage = "baseline_text" if name == "tfidf" else f"evaluate_{kind}@{name}"
             raise FileNotFoundError(f"{path}: no such file; run `dvc repro {stage}` first")
         metrics[name] = json.loads(path.read_text())
     lines = ["| model | headline | also | training FLOPs |", "| --- | --- | --- | ---: |"]

@@ -15,8 +15,8 @@ def main() -> None:
         per_image = flops.training_step(model, x_train.shape[1:])
     model.fit(
         x_train,
-        autoencoder.scaled(x_train),
-        validation_data=(x_val, autoencoder.scaled(x_val)),
+        fashion.scaled(x_train),
+        validation_data=(x_val, fashion.scaled(x_val)),
         epochs=p["epochs"],
         batch_size=p["batch_size"],
         callbacks=training.callbacks("ae", training.per_epoch(per_image, len(x_train)), p["patience"]),

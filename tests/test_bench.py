@@ -41,6 +41,6 @@ def test_each_stage_reports_the_flops_it_recorded(tmp_path):
     (tmp_path / "metrics/train/transfer/metrics.json").write_text('{"train_flops": 1.5e9, "embedding_flops": 2e12}')
     (tmp_path / "metrics/evaluate/cnn.json").write_text('{"test": {}, "predict_flops": 7.25e11}')
     assert run.stage_flops(tmp_path, "train_transfer") == "1.5e+09 (train) + 2e+12 (embedding)"
-    assert run.stage_flops(tmp_path, "evaluate@cnn") == "7.25e+11 (predict)"
+    assert run.stage_flops(tmp_path, "evaluate_images@cnn") == "7.25e+11 (predict)"
     assert run.stage_flops(tmp_path, "train_cnn") == ""  # nothing recorded
     assert run.stage_flops(tmp_path, "preprocess") == ""

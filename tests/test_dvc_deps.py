@@ -120,3 +120,81 @@ def test_no_import_cycle_among_the_project_modules():
 
     for node in graph:
         visit(node)
+
+
+# ----------------------------------------------------------------------------- edit -> rerun
+
+IMAGE_STAGES = {"train_ae", "train_cnn", "train_transfer"} | {
+    f"{group}@{m}" for group in ("evaluate_images", "export") for m in ("ae", "cnn", "transfer")
+}
+TWEET_STAGES = {"train_rnn", "train_charcnn", "train_ensemble", "baseline_text"} | {
+    f"{group}@{m}" for group in ("evaluate_tweets", "export") for m in ("rnn", "charcnn", "ensemble")
+}
+PROJECT_FILES = sorted(
+    p.relative_to(ROOT)
+    for package in ("pipeline", "stages")
+    for p in (ROOT / package).rglob("*.py")
+    if p.read_text().strip()
+)
+
+
+def reruns(path: Path) -> set[str]:
+    """The stages `dvc repro` reruns after an edit to `path`: those that list it, then every stage
+    downstream of their outputs (as if each output changed: the edit may change what it holds)."""
+    hit = {name for name, _, deps, _ in STAGES if covered(path, deps)}
+    while True:
+        outs = [out for name, _, _, outputs in STAGES if name in hit for out in outputs]
+        more = {name for name, _, deps, _ in STAGES if any(covered(out, deps) for out in outs)}
+        if more <= hit:
+            return hit
+        hit |= more
+
+
+RERUNS = {str(path): reruns(path) for path in PROJECT_FILES}
+
+
+def test_the_rerun_table_covers_every_stage_and_every_file():
+    assert {name for name, *_ in STAGES} >= IMAGE_STAGES | TWEET_STAGES
+    # Every file some stage runs reruns at least that stage; those no stage runs, nothing.
+    run_somewhere = {p for name, cmd, _, _ in STAGES for p in closure(re.match(r"python -m ([\w.]+)", cmd).group(1))}
+    for path in PROJECT_FILES:
+        assert bool(RERUNS[str(path)]) == ((ROOT / path) in run_somewhere), path
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["pipeline/image_evaluation.py", "stages/evaluate_images.py", "pipeline/models/autoencoder.py",
+     "pipeline/models/cnn.py", "pipeline/models/transfer.py", "stages/train_cnn.py"],
+)  # fmt: skip
+def test_an_image_only_file_reruns_no_tweet_stage(path):
+    assert not RERUNS[path] & TWEET_STAGES, sorted(RERUNS[path] & TWEET_STAGES)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["pipeline/tweet_evaluation.py", "stages/evaluate_tweets.py", "pipeline/models/text.py",
+     "pipeline/text_training.py", "pipeline/models/rnn.py", "pipeline/models/charcnn.py",
+     "pipeline/models/ensemble.py", "stages/baseline_text.py"],
+)  # fmt: skip
+def test_a_tweet_only_file_reruns_no_image_stage(path):
+    assert not RERUNS[path] & IMAGE_STAGES, sorted(RERUNS[path] & IMAGE_STAGES)
+
+
+def test_the_image_data_module_reruns_no_tweet_model_directly():
+    # preprocess writes both prepared sets, so through it an edit to fashion.py can reach the
+    # tweet stages (DVC skips them when the prepared tweets come out the same bytes).
+    direct = {name for name, _, deps, _ in STAGES if covered(Path("pipeline/fashion.py"), deps)}
+    assert not direct & TWEET_STAGES, sorted(direct & TWEET_STAGES)
+
+
+@pytest.mark.parametrize(
+    ("builder", "model", "member_of"),
+    [("autoencoder", "ae", None), ("cnn", "cnn", None), ("transfer", "transfer", None),
+     ("rnn", "rnn", "ensemble"), ("charcnn", "charcnn", "ensemble")],
+)  # fmt: skip
+def test_a_builder_reruns_its_model_its_evaluation_its_ensemble_and_the_summary(builder, model, member_of):
+    kind = "tweets" if builder in ("rnn", "charcnn") else "images"
+    expected = {f"train_{model}", f"evaluate_{kind}@{model}", f"export@{model}", "summarize"}
+    if member_of:
+        expected |= {f"train_{member_of}", f"evaluate_tweets@{member_of}", f"export@{member_of}"}
+    assert RERUNS[f"pipeline/models/{builder}.py"] == expected

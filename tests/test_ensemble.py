@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline import evaluation, params, text_training, training, tweets
+from pipeline import params, text_training, training, tweet_evaluation, tweets
 from pipeline.models import charcnn, ensemble, rnn, text
 from tests.tiny import section
 
@@ -25,7 +25,7 @@ def test_weights_favour_the_member_that_scores_better_on_validation(val):
         figures["good"]["roc_auc_micro"], figures["noise"]["roc_auc_micro"]
     )
     mixed = weights["good"] * scores["good"] + weights["noise"] * scores["noise"]
-    assert figures["ensemble"]["roc_auc_micro"] == evaluation.text_metrics(k, mixed, 0.5)["roc_auc_micro"]
+    assert figures["ensemble"]["roc_auc_micro"] == tweet_evaluation.text_metrics(k, mixed, 0.5)["roc_auc_micro"]
 
 
 def test_equally_good_members_get_equal_weights(val):

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import training
+from pipeline import fashion, image_evaluation, training
 from pipeline.models import autoencoder, cnn, transfer
 from tests.conftest import SHARED_DATA
-from tests.tiny import architecture, section
+from tests.tiny import architecture, section, small_application
 
 WEIGHTS = SHARED_DATA / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
 
@@ -22,7 +22,7 @@ def test_keras_3_not_legacy():
 def test_autoencoder_shapes(filters, code):
     model = autoencoder.build(filters=filters, code_size=code)
     assert model.output_shape == (None, 28, 28)
-    assert autoencoder.code_size(model) == code
+    assert image_evaluation.code_size(model) == code
     assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in model.layers)
     assert any(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
     with pytest.raises(ValueError, match="at most 2 levels"):
@@ -33,7 +33,7 @@ def test_autoencoder_trains(images):
     training.seed_everything(0)
     x, _ = images
     model = autoencoder.from_params(section("train_ae", learning_rate=0.01, epochs=5, batch_size=8), len(x))
-    hist = model.fit(x, autoencoder.scaled(x), epochs=5, batch_size=8, verbose=0)
+    hist = model.fit(x, fashion.scaled(x), epochs=5, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     out = model.predict(x[:3], verbose=0)
     assert out.shape == (3, 28, 28) and out.min() >= 0 and out.max() <= 1
@@ -128,15 +128,6 @@ def test_same_seed_same_weights(images):
         model.fit(x, keras.utils.to_categorical(y, 10), epochs=1, batch_size=8, verbose=0)
         runs.append(model.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
-
-
-def small_application(tmp_path):
-    """A tiny keras.applications MobileNet with its own (random) weights file, as the download
-    stage would provide one: the builder must load weights from a path, never from the web."""
-    net = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None)
-    path = tmp_path / "mobilenet_tiny.weights.h5"
-    net.save_weights(path)
-    return str(path)
 
 
 def fit_head(features, head, x, y, epochs=3):

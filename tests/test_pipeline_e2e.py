@@ -93,8 +93,10 @@ def reproduced(repo):
 def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
     assert set(ran_stages(reproduced)) == {
         "download", "preprocess", "train_ae", "train_cnn", "train_transfer", "train_rnn",
-        "train_charcnn", "train_ensemble", "baseline_text", "evaluate@ae", "evaluate@cnn",
-        "evaluate@transfer", "evaluate@rnn", "evaluate@charcnn", "evaluate@ensemble", "summarize",
+        "train_charcnn", "train_ensemble", "baseline_text", "evaluate_images@ae", "evaluate_images@cnn",
+        "evaluate_images@transfer", "evaluate_tweets@rnn", "evaluate_tweets@charcnn", "evaluate_tweets@ensemble",
+        "summarize",
+        "export@ae", "export@cnn", "export@transfer", "export@rnn", "export@charcnn", "export@ensemble",
     }  # fmt: skip
     x = np.load(repo / "data/prepared/fashion/x_train.npy")
     assert x.shape == (300, 28, 28) and x.dtype == np.uint8
@@ -113,6 +115,8 @@ def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
     assert "| ensemble (train_ensemble) | test micro ROC-AUC" in (repo / "metrics/summary.md").read_text()
     assert (repo / "plots/evaluate/ae/reconstructions.png").is_file()
     assert "| deep CNN (train_cnn) | test accuracy" in (repo / "metrics/summary.md").read_text()
+    for name in ("ae", "cnn", "transfer", "rnn", "charcnn", "ensemble"):
+        assert (repo / f"data/exported/{name}/1/saved_model.pb").is_file()
     assert run(["git", "status", "--porcelain"], repo).stdout == ""  # outputs git-ignored or committed
 
 
@@ -157,10 +161,12 @@ def test_one_models_param_reruns_only_that_model(repo, reproduced):
     proc = run(["dvc", "exp", "run", "-S", "train_charcnn.filters=6", "--name", "narrow"], repo)
     assert set(ran_stages(proc)) == {
         "train_charcnn",
-        "evaluate@charcnn",
+        "evaluate_tweets@charcnn",
         "train_ensemble",
-        "evaluate@ensemble",
+        "evaluate_tweets@ensemble",
         "summarize",
+        "export@charcnn",
+        "export@ensemble",
     }
     shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], repo).stdout
     assert "narrow" in shown
@@ -368,6 +374,12 @@ def test_push_clone_pull_runs_nothing(repo, reproduced, tmp_path):
     elsewhere.mkdir()
     run(["dvc", "artifacts", "get", str(repo), "ensemble"], elsewhere)
     assert (elsewhere / "ensemble.keras").read_bytes() == (repo / "data/models/ensemble.keras").read_bytes()
+    # An exported model by name: TF Serving's model folder, ready to serve.
+    run(["dvc", "artifacts", "get", str(repo), "cnn-serving"], elsewhere)
+    assert sorted(p.name for p in (elsewhere / "cnn").iterdir()) == ["1", "model.onnx"]
+    assert (elsewhere / "cnn/1/saved_model.pb").read_bytes() == (
+        repo / "data/exported/cnn/1/saved_model.pb"
+    ).read_bytes()
 
 
 def test_quick_run_is_an_experiment_that_leaves_the_workspace_alone(repo, reproduced):
@@ -377,6 +389,7 @@ def test_quick_run_is_an_experiment_that_leaves_the_workspace_alone(repo, reprod
     out = proc.stdout + proc.stderr
     assert "quick: experiment quick ran in" in out
     assert set(ran_stages(proc)) >= {"preprocess", "train_cnn", "train_rnn", "summarize"}
+    assert not [stage for stage in ran_stages(proc) if stage.startswith("export@")]
     assert snapshot(repo) == before  # the committed results stay in the workspace
     assert run(["git", "status", "--porcelain"], repo).stdout == status
     shown = run(["dvc", "exp", "show", "--json"], repo).stdout
@@ -519,7 +532,7 @@ def test_an_experiment_pushed_from_one_machine_is_not_recomputed_on_another(thir
     proc = run(["dvc", "exp", "run", "--pull", "-S", "train_rnn.units=4", "-n", "again"], d, env=AWS_ENV)
     print(proc.stdout)
     assert ran_stages(proc) == [], proc.stdout
-    for stage in ("train_rnn", "evaluate@rnn", "train_ensemble", "evaluate@ensemble", "summarize"):
+    for stage in ("train_rnn", "evaluate_tweets@rnn", "train_ensemble", "evaluate_tweets@ensemble", "summarize"):
         assert f"Stage '{stage}' is cached - skipping run" in proc.stdout, stage
 
 

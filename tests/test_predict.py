@@ -87,7 +87,7 @@ def test_bad_tweet_files(tmp_path, rnn_path, capsys, content, message):
 def test_non_text_tweets(rnn_path):
     df = pd.DataFrame({"tweet": ["rain", 4.5]}, dtype=object)
     with pytest.raises(predict.InputError, match="tweet 1 is float, not text"):
-        predict.predict_tweets(training.load(rnn_path), df)
+        predict.predict_tweets(predict.open_model(rnn_path)[1], df)
 
 
 def test_model_kind_mismatch(tmp_path, rnn_path, images, capsys):

@@ -19,8 +19,10 @@ EXPECTED = {
     "train_charcnn": "data/prepared/tweets/train.csv: no such file; run `dvc repro preprocess` first",
     "train_ensemble": "data/prepared/tweets/val.csv: no such file; run `dvc repro preprocess` first",
     "baseline_text": "data/prepared/tweets/train.csv: no such file; run `dvc repro preprocess` first",
-    "evaluate cnn": "data/models/cnn.keras: no such model; run `dvc repro train_cnn` first",
-    "summarize": "metrics/evaluate/ae.json: no such file; run `dvc repro evaluate@ae` first",
+    "evaluate_images cnn": "data/models/cnn.keras: no such model; run `dvc repro train_cnn` first",
+    "evaluate_tweets rnn": "data/models/rnn.keras: no such model; run `dvc repro train_rnn` first",
+    "export ensemble": "data/models/ensemble.keras: no such model; run `dvc repro train_ensemble` first",
+    "summarize": "metrics/evaluate/ae.json: no such file; run `dvc repro evaluate_images@ae` first",
 }
 
 

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from pipeline import evaluation, params, text_training, training, tweets
+from pipeline import params, text_training, training, tweet_evaluation, tweets
 from pipeline.models import charcnn, layers, rnn, text
 from tests.tiny import section
 
@@ -190,7 +190,7 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     scores = text.predict(model, texts[40:])
     best = max(history)
     # restore_best_weights: the saved weights are those of the best epoch by validation AUC
-    assert abs(evaluation.text_metrics(k[40:], scores, 0.5)["roc_auc_micro"] - best) < 1e-4
+    assert abs(tweet_evaluation.text_metrics(k[40:], scores, 0.5)["roc_auc_micro"] - best) < 1e-4
     assert (tmp_path / "metrics/train/tiny/plots/metrics/eval/auc_micro.tsv").exists()
 
 

@@ -41,3 +41,14 @@ def architecture(name: str, keys: tuple[str, ...], **overrides) -> dict:
     """The keyword arguments of a builder whose params are `keys`, from `section(name, ...)`."""
     p = section(name, **overrides)
     return {key: p[key] for key in keys}
+
+
+def small_application(tmp_path):
+    """A tiny keras.applications MobileNet with its own (random) weights file, as the download
+    stage would provide one: the builder must load weights from a path, never from the web."""
+    import keras
+
+    net = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None)
+    path = tmp_path / "mobilenet_tiny.weights.h5"
+    net.save_weights(path)
+    return str(path)

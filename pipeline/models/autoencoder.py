@@ -50,12 +50,3 @@ def from_params(p: dict, n_train: int) -> keras.Model:
     schedule = keras.optimizers.schedules.CosineDecay(p["learning_rate"], decay_steps=max(steps, 1))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
     return model
-
-
-def code_size(model: keras.Model) -> int:
-    return int(model.get_layer("code").units)
-
-
-def scaled(x):
-    """Images as the autoencoder reconstructs them: float32 in [0, 1]."""
-    return x.astype("float32") / 255.0

@@ -43,9 +43,10 @@ def predict(model: keras.Model, texts, batch_size: int = 512):
 
 def split(model: keras.Model) -> tuple[keras.layers.Layer, keras.Model]:
     """(the layer that turns the model's strings into ids, the rest of the model from those ids)."""
-    vectorize = model.get_layer(index=1)
-    if vectorize.input is not model.inputs[0]:
-        raise ValueError(f"{model.name}: its second layer does not read the tweet strings")
+    readers = [layer for layer in model.layers[1:] if layer.input is model.inputs[0]]
+    if len(readers) != 1:
+        raise ValueError(f"{model.name}: {len(readers)} layers read the tweet strings; expected one, the ids layer")
+    vectorize = readers[0]
     return vectorize, keras.Model(vectorize.output, model.output, name=f"{model.name}_from_ids")
 
 
