@@ -10,7 +10,7 @@ can sit beside them. The serving signature takes what a user has, not what train
     images (ae, cnn, transfer): `images` uint8 (N, 28, 28), pixels 0..255 as Fashion-MNIST has them
     tweets (rnn, charcnn, ensemble): `tweets` string (N,), one raw tweet per row
 
-and answers with named outputs (see OUTPUTS): `probabilities` (N, 10) in the order of
+and answers with named outputs: `probabilities` (N, 10) in the order of
 pipeline.fashion.CLASSES; `scores` (N, 15) for the kinds k1..k15 (pipeline.tweets.KINDS names
 them); the autoencoder's `reconstructions` (N, 28, 28) in [0, 1] and its `codes` (N, code size).
 An empty batch or a wrong shape fails with TensorFlow's InvalidArgumentError (rather than an
@@ -40,8 +40,6 @@ from pipeline import files, training
 EXPORTED = Path("data/exported")
 SIGNATURE = "serving_default"
 ONNX_FILE = "model.onnx"
-INPUTS = {"tweets": "tweets", "autoencoder": "images", "classifier": "images"}
-OUTPUTS = {"tweets": ("scores",), "autoencoder": ("reconstructions", "codes"), "classifier": ("probabilities",)}
 
 
 def folder(name: str) -> Path:
@@ -61,7 +59,7 @@ def serving_function(model: keras.Model) -> tf.types.experimental.PolymorphicFun
 
         return serve
 
-    # The autoencoder answers with its code as well: what a user of a 32-number summary wants.
+    # The autoencoder answers with its code as well: the compact summary of an image a user wants.
     net = model if kind == "classifier" else keras.Model(model.inputs, [model.output, model.get_layer("code").output])
 
     @tf.function(input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")])

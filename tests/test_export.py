@@ -203,6 +203,22 @@ def test_onnx_of_an_image_model_runs_without_tensorflow(exported, name, tmp_path
     assert result["bad"]["empty"].startswith("answered")
 
 
+def test_the_onnx_source_of_a_bfloat16_model_computes_in_float32_with_the_same_weights():
+    training.seed_everything(0)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, filters=[4, 8], convs_per_block=[1, 1]))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    copy = export.float32_copy(model)
+    assert {layer.dtype_policy.name for layer in model.layers} >= {"mixed_bfloat16"}
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), copy.get_weights(), strict=True))
+    x = IMAGE_BATCHES["good"].astype("float32")
+    np.testing.assert_allclose(copy.predict(x, verbose=0), model.predict(x, verbose=0), atol=0.05)
+    assert export.float32_copy(copy) is copy  # a float32 model is used as it is
+
+
 def test_only_image_models_have_an_onnx_file(exported):
     where, _ = exported
     have = {p.parent.name for p in (where / "data/exported").glob(f"*/{export.ONNX_FILE}")}
