@@ -50,7 +50,11 @@ def roc_picture(metrics: dict) -> None:
         auc = metrics[name]["test"]["roc_auc_micro"]
         ax.plot([p["fpr"] for p in points], [p["tpr"] for p in points], label=f"{label} (AUC {auc:.4f})")
     ax.plot([0, 1], [0, 1], ls=":", c="grey")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate",
+    # The models differ at small false-positive rates, which a linear axis squeezes into its
+    # left edge: linear up to 0.002, logarithmic beyond (as the dvc plots overlay draws it).
+    ax.set_xscale("symlog", linthresh=0.002)
+    ax.set_xticks([0, 0.002, 0.01, 0.05, 0.2, 1], ["0", "0.002", "0.01", "0.05", "0.2", "1"])
+    ax.set(xlim=(0, 1), xlabel="false positive rate (symmetric log scale)", ylabel="true positive rate",
            title="Weather kinds in tweets: micro-averaged ROC, test split")  # fmt: skip
     ax.legend(loc="lower right")
     fig.tight_layout()

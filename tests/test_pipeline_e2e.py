@@ -151,7 +151,12 @@ def test_metrics_and_plots_show(repo, reproduced):
     plots = json.loads(run(["dvc", "plots", "show", "--json"], repo).stdout)
     assert not plots.get("errors"), plots["errors"]
     curves = {name: drawn for name, drawn in plots["data"].items() if name.startswith("Training curves")}
-    assert len(curves) == 5
+    assert len(curves) == 9  # loss, and accuracy or ROC-AUC, per trained model (one for the autoencoder)
+    for name, drawn in curves.items():  # each axis named (the linear template draws in layers)
+        content = drawn[0]["content"]
+        titles = [layer["encoding"]["y"]["title"] for layer in content["layer"] if "y" in layer.get("encoding", {})]
+        assert titles and all(t not in ("", "y", "loss.tsv") for t in titles), (name, titles)
+        assert content["encoding"]["x"]["title"] == "epoch", name
     for name, drawn in curves.items():
         assert drawn and all(d["content"]["data"]["values"] for d in drawn), f"{name}: nothing drawn"
     assert "plots/evaluate/ae/reconstructions.png" in plots["data"]
@@ -374,7 +379,8 @@ def test_push_clone_pull_runs_nothing(repo, reproduced, tmp_path):
     elsewhere.mkdir()
     run(["dvc", "artifacts", "get", str(repo), "ensemble"], elsewhere)
     assert (elsewhere / "ensemble.keras").read_bytes() == (repo / "data/models/ensemble.keras").read_bytes()
-    # An exported model by name: TF Serving's model folder, ready to serve.
+    # An exported model by name, once a version is registered: TF Serving's model folder.
+    run(["git", "tag", "-a", "cnn-serving@v1.0.0", "-m", "Registering artifact cnn-serving version v1.0.0"], repo)
     run(["dvc", "artifacts", "get", str(repo), "cnn-serving"], elsewhere)
     assert sorted(p.name for p in (elsewhere / "cnn").iterdir()) == ["1", "model.onnx"]
     assert (elsewhere / "cnn/1/saved_model.pb").read_bytes() == (
