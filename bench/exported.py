@@ -74,10 +74,7 @@ def project_outputs(name: str, inputs) -> dict:
         return {"scores": text.predict(model, inputs)}
     if kind == "classifier":
         return {"probabilities": model.predict(inputs, batch_size=512, verbose=0)}
-    import keras
-
-    with_code = keras.Model(model.inputs, [model.output, model.get_layer("code").output])
-    recon, codes = with_code.predict(inputs, batch_size=512, verbose=0)
+    recon, codes = export.with_code(model).predict(inputs, batch_size=512, verbose=0)
     return {"reconstructions": recon, "codes": codes}
 
 

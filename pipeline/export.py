@@ -59,8 +59,7 @@ def serving_function(model: keras.Model) -> tf.types.experimental.PolymorphicFun
 
         return serve
 
-    # The autoencoder answers with its code as well: the compact summary of an image a user wants.
-    net = model if kind == "classifier" else keras.Model(model.inputs, [model.output, model.get_layer("code").output])
+    net = model if kind == "classifier" else with_code(model)
 
     @tf.function(input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")])
     def serve(images):
@@ -71,6 +70,12 @@ def serving_function(model: keras.Model) -> tf.types.experimental.PolymorphicFun
         return {"reconstructions": tf.cast(out[0], tf.float32), "codes": tf.cast(out[1], tf.float32)}
 
     return serve
+
+
+def with_code(autoencoder: keras.Model) -> keras.Model:
+    """The autoencoder answering with its code as well (its layer "code"): the compact summary
+    of an image a user wants."""
+    return keras.Model(autoencoder.inputs, [autoencoder.output, autoencoder.get_layer("code").output])
 
 
 def checked(batch, item_shape: tuple[int, ...], expected: str):

@@ -67,12 +67,13 @@ def read_tweets(path: Path) -> pd.DataFrame:
 
 
 def predict_tweets(model, df: pd.DataFrame) -> pd.DataFrame:
+    from pipeline.models import text
+
     texts = df["tweet"].to_numpy(dtype=object)
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if bad:
-        raise InputError(
-            f"`tweet` column: tweet {bad[0]} is {type(texts[bad[0]]).__name__}, not text: {texts[bad[0]]!r}"
-        )
+    try:
+        text.as_strings(texts)  # the check the tweet models' own input path makes
+    except TypeError as e:
+        raise InputError(f"`tweet` column: {e}") from e
     out = pd.DataFrame(model(texts).round(6), columns=tweets.KINDS)
     if "id" in df.columns:
         out.insert(0, "id", df["id"].to_numpy())

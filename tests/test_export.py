@@ -131,8 +131,7 @@ def project_outputs(path: Path) -> dict:
         return {"scores": text.predict(model, TWEETS)}
     if kind == "classifier":
         return {"probabilities": training.predict(model, IMAGE_BATCHES["good"], "test")}
-    with_code = keras.Model(model.inputs, [model.output, model.get_layer("code").output])
-    recon, codes = with_code.predict(IMAGE_BATCHES["good"], verbose=0)
+    recon, codes = export.with_code(model).predict(IMAGE_BATCHES["good"], verbose=0)
     return {"reconstructions": recon, "codes": codes}
 
 
