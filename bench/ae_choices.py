@@ -11,16 +11,16 @@ the test split) and the wall and CPU seconds of the fit.
 import sys
 
 from bench import stage_params, timed_fit
-from pipeline import runtime
+from pipeline import hardware, quiet_start
 
 
 def main() -> None:
-    runtime.quiet_tensorflow()
+    quiet_start.tensorflow()
     from pipeline import fashion, image_evaluation, training
     from pipeline.models import autoencoder
 
     p = stage_params("train_ae", sys.argv[1:])
-    runtime.start("ae_choices", distribute=p["distribute"])
+    hardware.start("ae_choices", distribute=p["distribute"])
     training.seed_everything(p["seed"])
     x_train, _ = fashion.load("train")
     x_val, _ = fashion.load("val")

@@ -11,11 +11,11 @@ augmentation, and wall and CPU seconds of the fit.
 import sys
 
 from bench import stage_params, timed_fit
-from pipeline import runtime
+from pipeline import hardware, quiet_start
 
 
 def main() -> None:
-    runtime.quiet_tensorflow()
+    quiet_start.tensorflow()
     import keras
     import numpy as np
 
@@ -24,7 +24,7 @@ def main() -> None:
 
     p = stage_params("train_cnn", sys.argv[1:])
     print(p, flush=True)
-    runtime.start("cnn_choices", p["precision"], p["distribute"])
+    hardware.start("cnn_choices", p["precision"], p["distribute"])
     training.seed_everything(p["seed"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import runtime
+from pipeline import hardware, outputs, quiet_start
 
-runtime.quiet_tensorflow()  # before the modules below import TensorFlow
+quiet_start.tensorflow()  # before the modules below import TensorFlow
 
 from pipeline import export, fashion, training, tweets  # noqa: E402
 
@@ -66,7 +66,7 @@ def size(path: Path) -> int:
 
 
 def project_outputs(name: str, inputs) -> dict:
-    model = training.load(training.model_path(name))
+    model = training.load(outputs.model_path(name))
     kind = training.kind(model)
     if kind == "tweets":
         from pipeline.models import text
@@ -79,7 +79,7 @@ def project_outputs(name: str, inputs) -> dict:
 
 
 def main(names: list[str]) -> None:
-    runtime.start("bench.exported")  # its first line names the CPU
+    hardware.start("bench.exported")  # its first line names the CPU
     work = Path(tempfile.mkdtemp(prefix="exported_"))
     x_test, _ = fashion.load("test")
     texts, _ = tweets.load_prepared("test")
@@ -91,7 +91,7 @@ def main(names: list[str]) -> None:
         takes_text = name in ("rnn", "charcnn", "ensemble")
         inputs = work / ("tweets.npy" if takes_text else "images.npy")
         expected = project_outputs(name, texts if takes_text else x_test)
-        keras_size = size(training.model_path(name))
+        keras_size = size(outputs.model_path(name))
         print(f"| {name} | .keras | {keras_size / 1e6:.2f} MB | | | | | |")
         forms = [("savedmodel", export.latest_version(export.folder(name)))]
         if not takes_text:

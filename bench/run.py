@@ -113,8 +113,8 @@ def describe_machine(env: dict) -> tuple[str, str]:
     """The hardware line the training stages print, and the precision `auto` picks, as seen
     by a stage started with `env`."""
     code = (
-        "from pipeline import runtime; runtime.quiet_tensorflow(); m = runtime.Machine.detect(); "
-        "print(m.device()); print(runtime.choose_precision('auto', m)[0])"
+        "from pipeline import hardware, quiet_start; quiet_start.tensorflow(); m = hardware.Machine.detect(); "
+        "print(m.device()); print(hardware.choose_precision('auto', m)[0])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     device, precision = out.stdout.strip().splitlines()

@@ -6,7 +6,7 @@ full training split would cost at that rate: a quick way to size a model for a C
 
 Each KEY=VALUE overrides one key of params.yaml's section (values parsed as YAML); `precision`
 goes through the same `auto` choice as the stage. Uses the first 40 batches of the real training
-split (data/prepared/fashion; run `dvc repro preprocess` first), after 5 warm-up batches.
+split (data/prepared/fashion; run `dvc repro preprocess_fashion` first), after 5 warm-up batches.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 
 import yaml
 
-from pipeline import runtime
+from pipeline import hardware, quiet_start
 
 STEPS, WARMUP = 40, 5
 
@@ -24,7 +24,7 @@ STEPS, WARMUP = 40, 5
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in ("cnn", "ae"):
         sys.exit("usage: python -m bench.step_time {cnn,ae} [KEY=VALUE ...]")
-    runtime.quiet_tensorflow()
+    quiet_start.tensorflow()
     import keras
 
     from pipeline import fashion, params, training
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> None:
         key, _, value = arg.partition("=")
         overrides[key] = yaml.safe_load(value)
     p = params.merge(params.load(section), overrides, f"{section}.")
-    runtime.start(f"step_time {section}", p.get("precision"))
+    hardware.start(f"step_time {section}", p.get("precision"))
     policy = keras.mixed_precision.global_policy().name
     training.seed_everything(p["seed"])
     x, y = fashion.load("train")

@@ -10,7 +10,7 @@ import tempfile
 import time
 
 from bench import stage_params
-from pipeline import params, runtime, text_training, training, tweet_evaluation, tweets
+from pipeline import hardware, params, text_training, training, tweet_evaluation, tweets
 from pipeline.models import charcnn, rnn, text
 
 BUILD = {"rnn": rnn.from_params, "charcnn": charcnn.from_params}
@@ -36,7 +36,7 @@ def val_scores(model, val, threshold: float) -> str:
 def main() -> None:
     name, overrides, p = section(sys.argv[1:])
     threshold = params.load("evaluate")["roc_threshold"]
-    runtime.start(f"text_choices {name}")
+    hardware.start(f"text_choices {name}")
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     start = time.perf_counter()
@@ -46,7 +46,7 @@ def main() -> None:
     # would learn from the very tweets scored here (bench/text_refit.py measures the refit).
     seen = text_training.Seen()
     _, callbacks = text_training.fit(model, name, p, train, val, threshold, seen)
-    spent = next(c for c in callbacks if isinstance(c, training.SpentFlops)).flops(0)
+    spent = next(c for c in callbacks if isinstance(c, training.Record)).flops(0)
     print(
         f"RESULT {name} {overrides}: {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s); "
         f"train FLOPs {spent:.3g}, {spent / seen.examples / 1e6:.2f} M per training tweet, "

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from bench.text_choices import BUILD, scratch_dir, section, val_scores
-from pipeline import params, runtime, text_training, training, tweets
+from pipeline import hardware, params, text_training, training, tweets
 
 
 def main() -> None:
@@ -26,7 +26,7 @@ def main() -> None:
     order = np.random.default_rng(p["seed"]).permutation(len(train[1]))
     a, b = (tuple(x[i] for x in train) for i in np.split(order, [len(order) * 6 // 7]))
     scratch_dir()
-    runtime.start(f"text_refit {name}")
+    hardware.start(f"text_refit {name}")
     start = time.perf_counter()
     training.seed_everything(p["seed"])
     model = BUILD[name](a[0], p)

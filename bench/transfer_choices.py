@@ -13,18 +13,18 @@ import sys
 import time
 
 from bench import stage_params
-from pipeline import runtime
+from pipeline import hardware, quiet_start
 
 
 def main() -> None:
     p = stage_params("train_transfer", sys.argv[1:])
-    runtime.quiet_tensorflow()
+    quiet_start.tensorflow()
     import numpy as np
 
     from pipeline import fashion, training
     from pipeline.models import transfer
 
-    runtime.start("transfer_choices")
+    hardware.start("transfer_choices")
     training.seed_everything(p["seed"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")

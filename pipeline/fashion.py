@@ -40,5 +40,5 @@ def load(split: str, root: Path = PREPARED) -> tuple[np.ndarray, np.ndarray]:
     paths = root / f"x_{split}.npy", root / f"y_{split}.npy"
     for path in paths:
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file; run `dvc repro preprocess` first")
+            raise FileNotFoundError(f"{path}: no such file; run `dvc repro preprocess_fashion` first")
     return np.load(paths[0]), np.load(paths[1])

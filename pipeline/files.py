@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# Errors that mean the disk, not the code: reported as one line naming the file (runtime.main).
+# Errors that mean the disk, not the code: reported as one line naming the file (errors.run_stage).
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 

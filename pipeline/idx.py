@@ -32,6 +32,10 @@ def parse(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(data) < header:
         raise IdxError(f"{name}: truncated IDX header")
     dims = struct.unpack(f">{ndim}I", data[4:header])
+    if 0 in dims:
+        # Never data to learn from, and numpy cannot even shape an empty array whose other
+        # dimensions are huge.
+        raise IdxError(f"{name}: header declares an empty array {dims}; the file is corrupt, download it again")
     dtype = np.dtype(DTYPES[code])
     # Python integers: a product of four 32-bit dimensions can wrap around in int64 (to 0 for
     # 65536**4) and make a tiny file pass for a huge declared array.

@@ -116,7 +116,7 @@ TEXT_MONITOR = Choice(("val_loss", "val_auc_micro"))  # pipeline.text_training.M
 SCHEMA: dict[str, Any] = {
     "base": {
         "seed": Int(0, 2**31 - 1),
-        "distribute": Choice(("auto", "none", "mirrored")),  # pipeline.runtime.DISTRIBUTE
+        "distribute": Choice(("auto", "none", "mirrored")),  # pipeline.hardware.DISTRIBUTE
     },
     "download": {
         # mirror: the offline mirror's two files (13,589 rows); first8000: its first file alone;
@@ -166,7 +166,7 @@ SCHEMA: dict[str, Any] = {
             "erase": Float(0.0, 1.0),
         },
         "test_time_flip": Bool(),
-        "precision": Choice(("auto", "float32", "mixed_bfloat16")),  # pipeline.runtime.PRECISIONS
+        "precision": Choice(("auto", "float32", "mixed_bfloat16")),  # pipeline.hardware.PRECISIONS
         "optimizer": Choice(("sgd", "adamw")),
         "epochs": EPOCHS,
         "batch_size": BATCH,
@@ -334,3 +334,15 @@ def overrides_cli(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(overrides_cli(sys.argv[1:]))
+
+
+def keywords(builder, p: dict) -> dict:
+    """The keyword-only arguments of `builder` (a model's `build`), each taken from the params
+    section `p`: the builder's signature is the one list of a model's architecture params."""
+    import inspect
+
+    names = [n for n, a in inspect.signature(builder).parameters.items() if a.kind is a.KEYWORD_ONLY]
+    missing = [n for n in names if n not in p]
+    if missing:
+        raise ParamsError(f"{builder.__module__}.build takes {', '.join(missing)}: add them to its params section")
+    return {n: p[n] for n in names}

@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = read_images(args.input) if args.kind == "images" else read_tweets(args.input)
         # TensorFlow takes seconds to import: only once the input has been found good.
-        from pipeline import runtime
+        from pipeline import quiet_start
 
-        runtime.quiet_tensorflow()
+        quiet_start.tensorflow()
         takes, model = open_model(args.model)
         if takes == "autoencoder":
             raise InputError(f"{args.model} is the autoencoder: it gives images, not predictions for a CSV")

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline import files, flops, params, runtime, training, tweet_evaluation, tweets
+from pipeline import files, flops, hardware, outputs, params, training, tweet_evaluation, tweets
 from pipeline.models.text import as_strings, split
 
 
@@ -160,23 +160,25 @@ def fit(
     """Train on (texts, kind fractions) pairs with the targets `p["loss"]` needs, keeping the
     weights of the epoch with the best `p["monitor"]` on the validation split, the batches
     counted in `seen`. Returns the learning rate of each epoch up to that best one (the
-    schedule `refit` replays) and the callbacks (their SpentFlops counts a refit too)."""
+    schedule `refit` replays) and the callbacks (their training.Record counts a refit too)."""
     mode = MONITOR_MODE[p["monitor"]]
     seen = Seen() if seen is None else seen
     vectorize, core = split(model)
     compile_model(core, p["loss"], p["learning_rate"])
     cost = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype)
-    # In this order: the learning-rate schedule, dvclive and early stopping all read
-    # val_auc_micro, and dvclive logs the learning rate.
-    callbacks = [
-        ValidationAUC(*val, threshold, vectorize),
-        *(
-            [keras.callbacks.ReduceLROnPlateau(p["monitor"], 0.5, p["lr_patience"], mode=mode, min_delta=0)]
+    callbacks = training.callbacks(
+        name,
+        lambda _: seen.flops(cost),
+        p["patience"],
+        p["monitor"],
+        mode,
+        scores=(ValidationAUC(*val, threshold, vectorize),),
+        schedule=(
+            (keras.callbacks.ReduceLROnPlateau(p["monitor"], 0.5, p["lr_patience"], mode=mode, min_delta=0),)
             if p["lr_patience"]
-            else []
+            else ()
         ),
-        *training.callbacks(name, lambda _: seen.flops(cost), p["patience"], p["monitor"], mode),
-    ]
+    )
     history = core.fit(
         dataset(*train_targets(train, p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]),
         validation_data=dataset(*train_targets(val, p), p["batch_size"], vectorize=vectorize),
@@ -219,7 +221,7 @@ def train(name: str, from_params) -> None:
     model has seen val), then refit on train + val if `refit`, and save."""
     p = params.load(f"train_{name}")
     threshold = params.load("evaluate")["roc_threshold"]
-    strategy = runtime.start(f"train_{name}", distribute=p["distribute"])
+    strategy = hardware.start(outputs.trained_by(name), distribute=p["distribute"])
     training.seed_everything(p["seed"])
     train_split, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     with strategy.scope():
@@ -227,11 +229,11 @@ def train(name: str, from_params) -> None:
         seen = Seen()
         learning_rates, callbacks = fit(model, name, p, train_split, val, threshold, seen)
         val_scores = predict(model, val[0])
-    files.save_npy(training.val_scores_path(name), val_scores.astype("float32"))
+    files.save_npy(outputs.val_scores_path(name), val_scores.astype("float32"))
     if p["refit"]:
         with strategy.scope():
             model = refit(from_params, p, train_split, val, learning_rates, seen=seen)
-        next(c for c in callbacks if isinstance(c, training.SpentFlops)).update()
+        next(c for c in callbacks if isinstance(c, training.Record)).update()
     training.save(model, name)
 
 

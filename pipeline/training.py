@@ -1,10 +1,11 @@
-"""What every training stage shares: determinism, dvclive logging, early stopping, progress,
-saving."""
+"""What every training stage shares: determinism, its callbacks and record (dvclive summary,
+curves, FLOPs), early stopping, progress, saving and loading."""
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 import time
 import zipfile
@@ -13,12 +14,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 from dvclive import Live
-from dvclive.keras import DVCLiveCallback
+from dvclive.utils import standardize_metric_name
 
-from pipeline import files
-
-MODELS = Path("data/models")
-CURVES = Path("metrics/train")
+from pipeline import files, outputs
 
 
 def seed_everything(seed: int) -> None:
@@ -28,21 +26,24 @@ def seed_everything(seed: int) -> None:
 
 
 def callbacks(
-    name: str, flops, patience: int = 0, monitor: str = "val_loss", mode: str = "auto", summary: dict | None = None
+    name: str,
+    flops,
+    patience: int = 0,
+    monitor: str = "val_loss",
+    mode: str = "auto",
+    summary: dict | None = None,
+    scores: tuple = (),
+    schedule: tuple = (),
 ) -> list:
-    """dvclive per-epoch curves and summary under metrics/train/<name>/, the training FLOPs spent
-    (`flops(epochs done)`, see SpentFlops) and the entries of `summary` in that summary, and
-    early stopping on validation."""
-    # dvcyaml=False: the plots are declared in our dvc.yaml; save_dvc_exp=False: a stage inside
-    # `dvc repro` must not create experiments of its own.
-    live = Live(dir=str(CURVES / name), dvcyaml=False, save_dvc_exp=False, report=None)
-    # The hardware path is part of the result: `dvc exp show` lists it beside the metrics.
-    live.summary["precision"] = keras.mixed_precision.global_policy().name
-    live.summary["device"] = "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
-    live.summary.update(summary or {})
-    # In this order: SpentFlops writes into the summary that DVCLiveCallback then saves at the
-    # same epoch's end.
-    found = [SpentFlops(live, flops), DVCLiveCallback(live=live)]
+    """Every callback of a training stage, in the one order that works: each reads what those
+    before it wrote into the epoch's logs.
+    1. `scores`: callbacks that add validation figures to the logs (text_training.ValidationAUC);
+    2. `schedule`: learning-rate schedules, which may watch those figures (ReduceLROnPlateau) and
+       add the learning rate to the logs;
+    3. the Record of all of the above, the training FLOPs (`flops(epochs done)`) and the entries
+       of `summary`, under metrics/train/<name>/;
+    4. early stopping on `monitor`, which may watch the scores too."""
+    found = [*scores, *schedule, Record(name, flops, summary or {})]
     if patience:
         found.append(
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
@@ -50,22 +51,47 @@ def callbacks(
     return found
 
 
-class SpentFlops(keras.callbacks.Callback):
-    """Keeps `train_flops` in a dvclive summary: the FLOPs of every training step run so far,
-    which `flops(epochs done)` counts (pipeline.flops), so that `dvc exp show` puts each run's
-    cost beside its quality. The epochs early stopping discards were spent too and count."""
+class Record(keras.callbacks.Callback):
+    """A training stage's record in metrics/train/<name>/, rewritten at each epoch's end:
+    - metrics.json, dvclive's summary: the last epoch's train and validation figures, the
+      training FLOPs spent so far (every step run, the epochs early stopping discards too), the
+      precision and device (the hardware path is part of the result: `dvc exp show` lists it);
+    - curves/<quantity>.json: one row per epoch and split (train, validation) for each quantity
+      Keras logs, drawn as one figure per quantity with both splits (.dvc/plots/train_validation.json).
+    dvclive writes no per-metric plot files (plot=False): each would be a second figure of the
+    same curve on `dvc plots show`."""
 
-    def __init__(self, live: Live, flops):
+    def __init__(self, name: str, flops, summary: dict):
         super().__init__()
-        self.live, self.flops, self.epochs = live, flops, 0
+        # dvcyaml=False: the plots are declared in our dvc.yaml; save_dvc_exp=False: a stage inside
+        # `dvc repro` must not create experiments of its own.
+        self.live = Live(dir=str(outputs.CURVES / name), dvcyaml=False, save_dvc_exp=False, report=None)
+        self.live.summary["precision"] = keras.mixed_precision.global_policy().name
+        self.live.summary["device"] = "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
+        self.live.summary.update(summary)
+        self.curves = outputs.CURVES / name / "curves"
+        shutil.rmtree(self.curves, ignore_errors=True)  # a quantity an earlier run logged must not linger
+        self.flops, self.epochs, self.rows = flops, 0, {}
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs += 1
+        # Before the figures: the summary keeps its keys in the order they were first set.
         self.live.summary["train_flops"] = float(self.flops(self.epochs))
+        for metric, value in (logs or {}).items():
+            self.live.log_metric(standardize_metric_name(metric, "dvclive.keras"), value, plot=False)
+            quantity = metric.removeprefix("val_")
+            split = "validation" if metric.startswith("val_") else "train"
+            self.rows.setdefault(quantity, []).append({"epoch": epoch + 1, "split": split, quantity: float(value)})
+        for quantity, rows in self.rows.items():
+            files.write_json(self.curves / f"{quantity}.json", rows)
+        self.live.next_step()
+
+    def on_train_end(self, logs=None):
+        self.live.end()
 
     def update(self) -> None:
-        """Count again and rewrite the summary: for training that runs after this callback's
-        fit (the tweet models' refit)."""
+        """Count the FLOPs again and rewrite the summary: for training that runs after this
+        callback's fit (the tweet models' refit)."""
         self.live.summary["train_flops"] = float(self.flops(self.epochs))
         self.live.make_summary()
 
@@ -104,12 +130,8 @@ def predict(model: keras.Model, x, what: str, batch_size: int = 512):
     return model.predict(x, batch_size=batch_size, verbose=0, callbacks=[Progress(what, len(x), batch_size)])
 
 
-def model_path(name: str) -> Path:
-    return MODELS / f"{name}.keras"
-
-
 def save(model: keras.Model, name: str) -> Path:
-    path = model_path(name)
+    path = outputs.model_path(name)
     with files.replacing(path) as tmp:
         model.save(tmp)
         byte_stable(tmp)
@@ -159,7 +181,7 @@ def _renumber_shared_objects(node, numbers: dict):
 def load(path: Path | str) -> keras.Model:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model; run `dvc repro train_{path.stem}` first")
+        raise FileNotFoundError(f"{path}: no such model; run `dvc repro {outputs.trained_by(path.stem)}` first")
     # Registers the project's custom layers with Keras before loading.
     from pipeline.models import layers  # noqa: F401  (imported for its side effect)
 
@@ -172,8 +194,3 @@ def kind(model: keras.Model) -> str:
     if model.inputs[0].dtype == "string":
         return "tweets"
     return "autoencoder" if model.name == "autoencoder" else "classifier"
-
-
-def val_scores_path(name: str) -> Path:
-    """Where a tweet model's stage keeps its validation scores from before the refit."""
-    return MODELS / f"{name}.val_scores.npy"

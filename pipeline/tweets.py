@@ -1,6 +1,6 @@
 """The weather-tweets CSV: reading and validating it, the bad-row policy, the soft labels.
 
-Bad-row policy (each count is reported in metrics/data.json):
+Bad-row policy (each count is reported in metrics/data/tweets.json):
 - a row whose tweet is missing or blank is dropped: there is nothing to learn from;
 - a row with a kind value that is not a number, or lies outside [0, 1], is dropped: the label
   is unusable and guessing it would teach the models a made-up target;
@@ -112,7 +112,7 @@ def softmax_targets(k: np.ndarray) -> np.ndarray:
     k = np.asarray(k, dtype="float32")
     total = k.sum(axis=1, keepdims=True)
     if (total <= 0).any():
-        raise TweetsError("a row's kinds sum to 0; preprocess drops such rows before training")
+        raise TweetsError("a row's kinds sum to 0; preprocess_tweets drops such rows before training")
     return k / total
 
 
@@ -128,6 +128,6 @@ def load_prepared(split: str, root: Path = PREPARED) -> tuple[np.ndarray, np.nda
     """(tweets as an array of str, kind fractions float32 (N, 15)) of one prepared split."""
     path = root / f"{split}.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; run `dvc repro preprocess` first")
+        raise FileNotFoundError(f"{path}: no such file; run `dvc repro preprocess_tweets` first")
     df = pd.read_csv(path, dtype={"tweet": str}, keep_default_na=False)
     return df["tweet"].to_numpy(dtype=object), labels(df)

@@ -43,7 +43,7 @@ fi
 if $gpu; then
   # The same TensorFlow with the CUDA and cuDNN wheels it was built against (pip's extra).
   .venv/bin/python -m pip install -q "tensorflow[and-cuda]==$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("tensorflow"))')" -c constraints.txt
-  .venv/bin/python -c 'from pipeline import runtime; runtime.quiet_tensorflow(); import tensorflow as tf; g = tf.config.list_physical_devices("GPU"); print(f"setup: {len(g)} GPU(s) visible to TensorFlow" + ("" if g else ": check the NVIDIA driver (nvidia-smi)"))'
+  .venv/bin/python -c 'from pipeline import quiet_start; quiet_start.tensorflow(); import tensorflow as tf; g = tf.config.list_physical_devices("GPU"); print(f"setup: {len(g)} GPU(s) visible to TensorFlow" + ("" if g else ": check the NVIDIA driver (nvidia-smi)"))'
 fi
 if $tests && [ ! -f .cache/plots-template.html ]; then
   ./scripts/plots-offline.sh

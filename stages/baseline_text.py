@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline, make_union
 
-from pipeline import params, runtime, tweets
+from pipeline import errors, params, tweets
 from pipeline import tweet_evaluation as ev
 
 
@@ -35,4 +35,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    runtime.main("baseline_text", main)
+    errors.run_stage("baseline_text", main)

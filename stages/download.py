@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline import fetch, params, runtime
+from pipeline import errors, fetch, params
 
 OUT = Path("data/raw")
 
@@ -19,4 +19,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    runtime.main("download", main, (fetch.FetchError,))
+    errors.run_stage("download", main, (fetch.FetchError,))

@@ -3,11 +3,15 @@ plots/evaluate/<model>/. One stage per model (a foreach in dvc.yaml), so retrain
 re-evaluates that model alone. The autoencoder is scored on its reconstructions against PCA,
 a classifier on its class probabilities (train and validation splits too)."""
 
+import stages.with_tensorflow  # noqa: F401  (first: TensorFlow starts quietly)
+
+# isort: split
+
 import sys
 
 import numpy as np
 
-from pipeline import evaluation, fashion, files, flops, params, runtime, training
+from pipeline import errors, evaluation, fashion, files, flops, outputs, params, training
 from pipeline import image_evaluation as ev
 
 
@@ -53,15 +57,15 @@ def evaluate_classifier(name: str, model, p: dict) -> None:
 
 def main(argv: list[str]) -> None:
     if len(argv) != 1:
-        raise runtime.UserError("usage: python -m stages.evaluate_images MODEL (ae, cnn or transfer)")
+        raise errors.UserError("usage: python -m stages.evaluate_images MODEL (ae, cnn or transfer)")
     name = argv[0]
     p = params.load("evaluate")
-    model = training.load(training.model_path(name))
+    model = training.load(outputs.model_path(name))
     kind = training.kind(model)
     if kind == "tweets":
-        raise runtime.UserError(f"{name} takes tweets: run `python -m stages.evaluate_tweets {name}`")
+        raise errors.UserError(f"{name} takes tweets: run `python -m stages.evaluate_tweets {name}`")
     (evaluate_ae if kind == "autoencoder" else evaluate_classifier)(name, model, p)
 
 
 if __name__ == "__main__":
-    runtime.main("evaluate_images", lambda: main(sys.argv[1:]))
+    errors.run_stage("evaluate_images", lambda: main(sys.argv[1:]))

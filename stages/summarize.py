@@ -5,12 +5,12 @@ plots/roc_comparison.png, the tweet models' ROC curves on one picture."""
 import json
 from pathlib import Path
 
-from pipeline import files, runtime
+from pipeline import errors, files, outputs
 from pipeline.evaluation import METRICS, PLOTS, plt, save_figure
 
 OUT = Path("metrics/summary.md")
 ROC_PNG = Path("plots/roc_comparison.png")
-CURVES = Path("metrics/train")  # pipeline.training.CURVES, without importing TensorFlow here
+CURVES = Path("metrics/train")  # pipeline.outputs.CURVES, without importing TensorFlow here
 TEXT_MODELS = {"rnn": "RNN", "charcnn": "char CNN", "ensemble": "ensemble", "tfidf": "TF-IDF + ridge"}
 IMAGE_MODELS = ("ae", "cnn", "transfer")
 TRAINED = ("ae", "cnn", "transfer", "rnn", "charcnn")  # the ensemble is weighed, not trained
@@ -19,9 +19,9 @@ TRAINED = ("ae", "cnn", "transfer", "rnn", "charcnn")  # the ensemble is weighed
 def cost(name: str) -> str:
     if name not in TRAINED:
         return "no training" if name == "ensemble" else "a linear fit"
-    path = CURVES / name / "metrics.json"
+    path = outputs.CURVES / name / "metrics.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; run `dvc repro train_{name}` first")
+        raise FileNotFoundError(f"{path}: no such file; run `dvc repro {outputs.trained_by(name)}` first")
     return f"{json.loads(path.read_text())['train_flops']:.2g}"
 
 
@@ -37,7 +37,7 @@ def rows(m: dict) -> list[tuple[str, ...]]:
     ]  # fmt: skip
     for name, label in TEXT_MODELS.items():
         t = m[name]["test"]
-        label += " baseline (baseline_text)" if name == "tfidf" else f" (train_{name})"
+        label += " baseline (baseline_text)" if name == "tfidf" else f" ({outputs.trained_by(name)})"
         found.append((label, f"test micro ROC-AUC {t['roc_auc_micro']:.4f}",
                       f"macro ROC-AUC {t['roc_auc_macro']:.4f}, RMSE {t['rmse']:.4f}", cost(name)))  # fmt: skip
     return found
@@ -77,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    runtime.main("summarize", main)
+    errors.run_stage("summarize", main)

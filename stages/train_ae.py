@@ -1,12 +1,16 @@
 """train_ae: data/prepared/fashion -> data/models/ae.keras, curves in metrics/train/ae/."""
 
-from pipeline import fashion, flops, params, runtime, training
+import stages.with_tensorflow  # noqa: F401  (first: TensorFlow starts quietly)
+
+# isort: split
+
+from pipeline import errors, fashion, flops, hardware, params, training
 from pipeline.models import autoencoder
 
 
 def main() -> None:
     p = params.load("train_ae")
-    strategy = runtime.start("train_ae", distribute=p["distribute"])
+    strategy = hardware.start("train_ae", distribute=p["distribute"])
     training.seed_everything(p["seed"])
     x_train, _ = fashion.load("train")
     x_val, _ = fashion.load("val")
@@ -26,4 +30,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    runtime.main("train_ae", main)
+    errors.run_stage("train_ae", main)

@@ -1,14 +1,18 @@
 """train_cnn: data/prepared/fashion -> data/models/cnn.keras, curves in metrics/train/cnn/."""
 
+import stages.with_tensorflow  # noqa: F401  (first: TensorFlow starts quietly)
+
+# isort: split
+
 import keras
 
-from pipeline import fashion, flops, params, runtime, training
+from pipeline import errors, fashion, flops, hardware, params, training
 from pipeline.models import cnn
 
 
 def main() -> None:
     p = params.load("train_cnn")
-    strategy = runtime.start("train_cnn", p["precision"], p["distribute"])
+    strategy = hardware.start("train_cnn", p["precision"], p["distribute"])
     training.seed_everything(p["seed"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
@@ -28,4 +32,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    runtime.main("train_cnn", main)
+    errors.run_stage("train_cnn", main)

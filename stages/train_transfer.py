@@ -4,15 +4,19 @@ The backbone is frozen, so its features are computed once per image and only the
 is fitted on them; the saved model chains both, from 28x28 images to class probabilities.
 """
 
+import stages.with_tensorflow  # noqa: F401  (first: TensorFlow starts quietly)
+
+# isort: split
+
 import numpy as np
 
-from pipeline import fashion, flops, params, runtime, training
+from pipeline import errors, fashion, flops, hardware, params, training
 from pipeline.models import transfer
 
 
 def main() -> None:
     p = params.load("train_transfer")
-    strategy = runtime.start("train_transfer", distribute=p["distribute"])
+    strategy = hardware.start("train_transfer", distribute=p["distribute"])
     training.seed_everything(p["seed"])
     x_train, y_train = fashion.load("train")
     x_val, y_val = fashion.load("val")
@@ -48,4 +52,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    runtime.main("train_transfer", main)
+    errors.run_stage("train_transfer", main)

@@ -26,12 +26,12 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import keras
 
-from pipeline import runtime, text_training, training, tweets
+from pipeline import hardware, text_training, training, tweets
 from pipeline.models import charcnn, cnn, text
 from tests.conftest import make_tweets
 from tests.tiny import architecture, section
 
-mirrored = runtime.start("check", distribute="mirrored")
+mirrored = hardware.start("check", distribute="mirrored")
 rng = np.random.default_rng(0)
 x = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
 y = keras.utils.to_categorical(np.arange(64) % 10, 10)
@@ -52,7 +52,7 @@ def image_model():
     # No dropout and no augmentation: their random draws differ per replica by design; no batch
     # normalisation: each replica normalises by its own share of the batch (Keras's default).
     still = {"flip": False, "translate": 0.0}
-    model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, dropout=0.0, batch_norm=False, augment=still))
+    model = cnn.build(**architecture("train_cnn", cnn.build, dropout=0.0, batch_norm=False, augment=still))
     cnn.compile_model(
         model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.0, steps=8
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from dvc.repo import Repo
 
+from pipeline import outputs
 from tests.conftest import ROOT
 
 PACKAGES = ("pipeline", "stages", "bench")
@@ -42,9 +43,32 @@ def imported_modules(path: Path) -> set[str]:
     return {m for m in found if m.split(".")[0] in PACKAGES and module_file(m)}
 
 
-def closure(module: str) -> set[Path]:
-    """Every project file that running `python -m module` executes (with its packages' __init__)."""
-    todo, seen = [module], set()
+def models_imported_by_name(path: Path, argv: list[str]) -> set[str]:
+    """`importlib.import_module(f"pipeline.models.{...}")` in `path` imports the model that its
+    command line names (stages/train_tweets.py: `python -m stages.train_tweets rnn`)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and isinstance(node.args[0], ast.JoinedStr)
+            and getattr(node.args[0].values[0], "value", None) == "pipeline.models."
+        ):
+            assert argv, f"{path} imports a model by name: its command must name one"
+            return {f"pipeline.models.{argv[0]}"}
+    return set()
+
+
+def runs_nothing(path: Path) -> bool:
+    """An empty module or one with a docstring alone runs nothing that could change a result."""
+    body = ast.parse(path.read_text()).body
+    return not body or (len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant))
+
+
+def closure(module: str, argv: list[str] = ()) -> set[Path]:
+    """Every project file that running `python -m module argv...` executes (with its packages'
+    __init__)."""
+    start = module_file(module)
+    todo, seen = [module, *(models_imported_by_name(start, list(argv)) if start else ())], set()
     while todo:
         name = todo.pop()
         parts = name.split(".")
@@ -53,8 +77,7 @@ def closure(module: str) -> set[Path]:
             if path and path not in seen:
                 seen.add(path)
                 todo.extend(imported_modules(path))
-    # An empty __init__.py runs nothing that could change a result.
-    return {p for p in seen if p.read_text().strip()}
+    return {p for p in seen if not runs_nothing(p)}
 
 
 def stages():
@@ -69,6 +92,14 @@ def stages():
 
 
 STAGES = stages()
+
+
+def command_closure(name: str, cmd: str) -> set[Path]:
+    match = re.match(r"python -m ([\w.]+)((?: [\w.]+)*)$", cmd)
+    assert match, f"{name}: cmd {cmd!r} is not `python -m module [args]`; teach this test to read it"
+    return closure(match.group(1), match.group(2).split())
+
+
 OUTS = {out for *_, outs in STAGES for out in outs}
 
 
@@ -78,9 +109,7 @@ def covered(path: Path, deps: list[Path]) -> bool:
 
 @pytest.mark.parametrize(("name", "cmd", "deps"), [s[:3] for s in STAGES], ids=[s[0] for s in STAGES])
 def test_deps_list_every_project_file_the_stage_runs(name, cmd, deps):
-    match = re.match(r"python -m ([\w.]+)", cmd)
-    assert match, f"{name}: cmd {cmd!r} is not `python -m module`; teach this test to read it"
-    runs = sorted(p.relative_to(ROOT) for p in closure(match.group(1)))
+    runs = sorted(p.relative_to(ROOT) for p in command_closure(name, cmd))
     missing = [str(p) for p in runs if not covered(p, deps)]
     assert not missing, f"{name} runs these files but dvc.yaml does not list them in its deps: {missing}"
 
@@ -124,17 +153,17 @@ def test_no_import_cycle_among_the_project_modules():
 
 # ----------------------------------------------------------------------------- edit -> rerun
 
-IMAGE_STAGES = {"train_ae", "train_cnn", "train_transfer"} | {
+IMAGE_STAGES = {"preprocess_fashion", "train_ae", "train_cnn", "train_transfer"} | {
     f"{group}@{m}" for group in ("evaluate_images", "export") for m in ("ae", "cnn", "transfer")
 }
-TWEET_STAGES = {"train_rnn", "train_charcnn", "train_ensemble", "baseline_text"} | {
+TWEET_STAGES = {"preprocess_tweets", "train_tweets@rnn", "train_tweets@charcnn", "train_ensemble", "baseline_text"} | {
     f"{group}@{m}" for group in ("evaluate_tweets", "export") for m in ("rnn", "charcnn", "ensemble")
 }
 PROJECT_FILES = sorted(
     p.relative_to(ROOT)
     for package in ("pipeline", "stages")
     for p in (ROOT / package).rglob("*.py")
-    if p.read_text().strip()
+    if not runs_nothing(p)
 )
 
 
@@ -156,15 +185,16 @@ RERUNS = {str(path): reruns(path) for path in PROJECT_FILES}
 def test_the_rerun_table_covers_every_stage_and_every_file():
     assert {name for name, *_ in STAGES} >= IMAGE_STAGES | TWEET_STAGES
     # Every file some stage runs reruns at least that stage; those no stage runs, nothing.
-    run_somewhere = {p for name, cmd, _, _ in STAGES for p in closure(re.match(r"python -m ([\w.]+)", cmd).group(1))}
+    run_somewhere = {p for name, cmd, _, _ in STAGES for p in command_closure(name, cmd)}
     for path in PROJECT_FILES:
         assert bool(RERUNS[str(path)]) == ((ROOT / path) in run_somewhere), path
 
 
 @pytest.mark.parametrize(
     "path",
-    ["pipeline/image_evaluation.py", "stages/evaluate_images.py", "pipeline/models/autoencoder.py",
-     "pipeline/models/cnn.py", "pipeline/models/transfer.py", "stages/train_cnn.py"],
+    ["pipeline/fashion.py", "pipeline/idx.py", "stages/preprocess_fashion.py", "pipeline/image_evaluation.py",
+     "stages/evaluate_images.py", "pipeline/models/autoencoder.py", "pipeline/models/cnn.py",
+     "pipeline/models/transfer.py", "stages/train_ae.py", "stages/train_cnn.py", "stages/train_transfer.py"],
 )  # fmt: skip
 def test_an_image_only_file_reruns_no_tweet_stage(path):
     assert not RERUNS[path] & TWEET_STAGES, sorted(RERUNS[path] & TWEET_STAGES)
@@ -172,19 +202,13 @@ def test_an_image_only_file_reruns_no_tweet_stage(path):
 
 @pytest.mark.parametrize(
     "path",
-    ["pipeline/tweet_evaluation.py", "stages/evaluate_tweets.py", "pipeline/models/text.py",
-     "pipeline/text_training.py", "pipeline/models/rnn.py", "pipeline/models/charcnn.py",
-     "pipeline/models/ensemble.py", "stages/baseline_text.py"],
+    ["pipeline/tweets.py", "stages/preprocess_tweets.py", "pipeline/tweet_evaluation.py",
+     "stages/evaluate_tweets.py", "pipeline/models/text.py", "pipeline/text_training.py", "stages/train_tweets.py",
+     "pipeline/models/rnn.py", "pipeline/models/charcnn.py", "pipeline/models/ensemble.py",
+     "stages/train_ensemble.py", "stages/baseline_text.py"],
 )  # fmt: skip
 def test_a_tweet_only_file_reruns_no_image_stage(path):
     assert not RERUNS[path] & IMAGE_STAGES, sorted(RERUNS[path] & IMAGE_STAGES)
-
-
-def test_the_image_data_module_reruns_no_tweet_model_directly():
-    # preprocess writes both prepared sets, so through it an edit to fashion.py can reach the
-    # tweet stages (DVC skips them when the prepared tweets come out the same bytes).
-    direct = {name for name, _, deps, _ in STAGES if covered(Path("pipeline/fashion.py"), deps)}
-    assert not direct & TWEET_STAGES, sorted(direct & TWEET_STAGES)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +218,34 @@ def test_the_image_data_module_reruns_no_tweet_model_directly():
 )  # fmt: skip
 def test_a_builder_reruns_its_model_its_evaluation_its_ensemble_and_the_summary(builder, model, member_of):
     kind = "tweets" if builder in ("rnn", "charcnn") else "images"
-    expected = {f"train_{model}", f"evaluate_{kind}@{model}", f"export@{model}", "summarize"}
+    expected = {outputs.trained_by(model), f"evaluate_{kind}@{model}", f"export@{model}", "summarize"}
     if member_of:
         expected |= {f"train_{member_of}", f"evaluate_tweets@{member_of}", f"export@{member_of}"}
     assert RERUNS[f"pipeline/models/{builder}.py"] == expected
+
+
+def test_the_modules_shared_by_all_stages_rerun_only_what_runs_them():
+    # The error policy and the params reach every stage; the hardware path and TensorFlow's quiet
+    # start only those that run TensorFlow.
+    without_tensorflow = {"download", "preprocess_fashion", "preprocess_tweets", "baseline_text", "summarize"}
+    for path in ("pipeline/hardware.py", "pipeline/quiet_start.py", "stages/with_tensorflow.py"):
+        direct = {name for name, _, deps, _ in STAGES if covered(Path(path), deps)}
+        assert not direct & without_tensorflow, (path, sorted(direct & without_tensorflow))
+
+
+def test_each_model_is_made_by_the_stage_its_messages_name():
+    for name, _, _, outs in STAGES:
+        for out in outs:
+            if out.parent == outputs.MODELS and out.suffix == ".keras":
+                assert outputs.trained_by(out.stem) == name, (out, name)
+
+
+def total_reruns() -> int:
+    """Stage reruns summed over every project file: one figure for how far edits reach (docs/)."""
+    return sum(len(stages) for stages in RERUNS.values())
+
+
+if __name__ == "__main__":
+    for path, hit in sorted(RERUNS.items()):
+        print(f"{len(hit):3d}  {path}")
+    print(f"{total_reruns()} stage reruns over {len(RERUNS)} files")

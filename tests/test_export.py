@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from pipeline import export, predict, training, tweets
+from pipeline import export, outputs, predict, training, tweets
 from pipeline.models import autoencoder, charcnn, cnn, ensemble, rnn, text, transfer
 from tests.conftest import ROOT, make_tweets
 from tests.tiny import architecture, section, small_application
@@ -100,7 +100,7 @@ def tiny_models(tmp_path: Path) -> dict:
     tmp_path.mkdir(parents=True, exist_ok=True)
     training.seed_everything(0)
     texts = tweets.clean(make_tweets().astype(str))[0]["tweet"].to_numpy(dtype=object)
-    classifier = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, filters=[4, 8], convs_per_block=[1, 1]))
+    classifier = cnn.build(**architecture("train_cnn", cnn.build, filters=[4, 8], convs_per_block=[1, 1]))
     features = transfer.features_from_params(
         section("train_transfer", weights=small_application(tmp_path), input_size=32, pooling="avg")
     )
@@ -146,7 +146,7 @@ def exported(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(where)
         for name in paths:
-            export.export(training.load(training.model_path(name)), name, version=1, opset=17)
+            export.export(training.load(outputs.model_path(name)), name, version=1, opset=17)
     np.savez(where / "images.npz", **IMAGE_BATCHES)
     np.savez(where / "tweets.npz", **TWEET_BATCHES)
     return where, {name: project_outputs(path) for name, path in paths.items()}
@@ -206,7 +206,7 @@ def test_the_onnx_source_of_a_bfloat16_model_computes_in_float32_with_the_same_w
     training.seed_everything(0)
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, filters=[4, 8], convs_per_block=[1, 1]))
+        model = cnn.build(**architecture("train_cnn", cnn.build, filters=[4, 8], convs_per_block=[1, 1]))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     copy = export.float32_copy(model)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline import files, runtime
+from pipeline import errors, files
 from tests.conftest import ROOT
 
 
@@ -92,8 +92,8 @@ def test_a_real_full_disk_leaves_nothing_and_names_the_output(full_disk):
 def test_a_stage_on_a_full_disk_ends_with_one_line_naming_the_output(full_disk):
     code = (
         "import numpy as np\n"
-        "from pipeline import files, runtime\n"
-        f"runtime.main('preprocess', lambda: files.save_npy({str(full_disk / 'x.npy')!r}, np.zeros(10**6)))\n"
+        "from pipeline import errors, files\n"
+        f"errors.run_stage('preprocess', lambda: files.save_npy({str(full_disk / 'x.npy')!r}, np.zeros(10**6)))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
@@ -109,7 +109,7 @@ def test_main_reports_a_full_disk_without_a_traceback(capsys):
         raise OSError(errno.ENOSPC, "No space left on device", "data/models/cnn.keras")
 
     with pytest.raises(SystemExit) as ended:
-        runtime.main("train_cnn", fails)
+        errors.run_stage("train_cnn", fails)
     assert str(ended.value.code) == (
         "train_cnn: no space left on device writing data/models/cnn.keras; "
         "free space on that disk and run `dvc repro` again"

@@ -36,6 +36,16 @@ def test_truncated_data_is_reported_with_sizes():
         idx.parse(data[: 16 + 2000])
 
 
+def test_an_empty_array_is_refused_whatever_its_other_dimensions():
+    for dims in ((0, 28, 28), (0, 1090, 91981337, 91994849)):  # the second: hypothesis found it
+        with pytest.raises(idx.IdxError, match=r"declares an empty array .*; the file is corrupt"):
+            idx.parse(
+                idx_bytes(np.zeros((1,), np.uint8))[:3]
+                + bytes([len(dims)])
+                + b"".join(d.to_bytes(4, "big") for d in dims)
+            )
+
+
 def test_truncated_header():
     with pytest.raises(idx.IdxError, match="too short"):
         idx.parse(b"\x00\x00")

@@ -46,7 +46,7 @@ def test_cnn_shapes_and_training(images):
     model = cnn.build(
         **architecture(
             "train_cnn",
-            cnn.ARCHITECTURE,
+            cnn.build,
             filters=[4, 8, 8],
             convs_per_block=[2, 2, 2],
             dropout=0.1,
@@ -70,9 +70,7 @@ def test_cnn_shapes_and_training(images):
 def test_flip_averaging_is_the_mean_of_both_views_and_reloads(tmp_path, images):
     training.seed_everything(0)
     x, _ = images
-    trained = cnn.build(
-        **architecture("train_cnn", cnn.ARCHITECTURE, convs_per_block=[1, 1], dense_units=8, dropout=0.0)
-    )
+    trained = cnn.build(**architecture("train_cnn", cnn.build, convs_per_block=[1, 1], dense_units=8, dropout=0.0))
     model = cnn.with_flip_averaging(trained)
     assert model.count_params() == trained.count_params()  # one network, two views
     probs = model.predict(x[:6], verbose=0)
@@ -94,7 +92,7 @@ def bfloat16_policy():
 def test_cnn_in_mixed_bfloat16(tmp_path, images, bfloat16_policy):
     training.seed_everything(0)
     x, y = images
-    model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, dropout=0.1))
+    model = cnn.build(**architecture("train_cnn", cnn.build, dropout=0.1))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert {c.compute_dtype for c in convs} == {"bfloat16"}
     cnn.compile_model(
@@ -118,7 +116,7 @@ def test_same_seed_same_weights(images):
         training.seed_everything(7)
         model = cnn.build(
             **architecture(
-                "train_cnn", cnn.ARCHITECTURE, filters=[4], convs_per_block=[1], dense_units=8, dropout=0.2,
+                "train_cnn", cnn.build, filters=[4], convs_per_block=[1], dense_units=8, dropout=0.2,
                 batch_norm=True, augment={"translate": 0.1},
             )
         )  # fmt: skip

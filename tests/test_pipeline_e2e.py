@@ -92,17 +92,18 @@ def reproduced(repo):
 
 def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
     assert set(ran_stages(reproduced)) == {
-        "download", "preprocess", "train_ae", "train_cnn", "train_transfer", "train_rnn",
-        "train_charcnn", "train_ensemble", "baseline_text", "evaluate_images@ae", "evaluate_images@cnn",
-        "evaluate_images@transfer", "evaluate_tweets@rnn", "evaluate_tweets@charcnn", "evaluate_tweets@ensemble",
-        "summarize",
+        "download", "preprocess_fashion", "preprocess_tweets", "train_ae", "train_cnn", "train_transfer",
+        "train_tweets@rnn", "train_tweets@charcnn", "train_ensemble", "baseline_text", "evaluate_images@ae",
+        "evaluate_images@cnn", "evaluate_images@transfer", "evaluate_tweets@rnn", "evaluate_tweets@charcnn",
+        "evaluate_tweets@ensemble", "summarize",
         "export@ae", "export@cnn", "export@transfer", "export@rnn", "export@charcnn", "export@ensemble",
     }  # fmt: skip
     x = np.load(repo / "data/prepared/fashion/x_train.npy")
     assert x.shape == (300, 28, 28) and x.dtype == np.uint8
-    stats = yaml.safe_load((repo / "metrics/data.json").read_text())
-    assert stats["fashion"]["test"]["rows"] == 100 and stats["tweets"]["rows_read"] == 13589
-    assert sum(stats["tweets"][s]["rows"] for s in ("train", "val", "test")) == 400
+    fashion = yaml.safe_load((repo / "metrics/data/fashion.json").read_text())
+    tweet_stats = yaml.safe_load((repo / "metrics/data/tweets.json").read_text())
+    assert fashion["test"]["rows"] == 100 and tweet_stats["rows_read"] == 13589
+    assert sum(tweet_stats[s]["rows"] for s in ("train", "val", "test")) == 400
     for name in ("ae", "cnn", "transfer", "rnn", "charcnn", "ensemble", "tfidf"):
         assert (repo / f"metrics/evaluate/{name}.json").is_file()
     # Each training stage's cost beside its quality, for `dvc exp show`; each evaluation's too.
@@ -122,16 +123,22 @@ def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
 
 def test_training_stages_say_their_hardware_path_and_tensorflow_stays_quiet(repo, reproduced):
     out = reproduced.stdout + reproduced.stderr
-    for stage in ("train_ae", "train_cnn", "train_transfer", "train_rnn", "train_charcnn"):
+    for stage, model in (("train_ae", "ae"), ("train_cnn", "cnn"), ("train_transfer", "transfer"),
+                         ("train_tweets@rnn", "rnn"), ("train_tweets@charcnn", "charcnn")):  # fmt: skip
         # The stage's first line: device, CPU flags or GPU, threads, precision and why.
         first = [line for line in out.splitlines() if line.startswith(f"{stage}: ")][0]
         assert " threads; precision " in first, first
-        trained = json.loads((repo / f"metrics/train/{stage[6:]}/metrics.json").read_text())
+        trained = json.loads((repo / f"metrics/train/{model}/metrics.json").read_text())
         assert trained["device"] == "cpu" and trained["precision"] in ("float32", "mixed_bfloat16")
     for noise in ("cuInit", "absl::InitializeLog", "oneDNN custom operations", "NodeDef mentions",
                   "destroy the mask", "Traceback"):  # fmt: skip
         assert noise not in out, noise
     assert "train_transfer: embedding the training images: 300/300 (100%)" in out
+
+
+def vega_plots_expected(repo: Path) -> int:
+    """A figure per training-curve file (one per quantity and model) and the two confusion matrices."""
+    return len(list((repo / "metrics/train").glob("*/curves/*.json"))) + 2
 
 
 def test_second_repro_runs_nothing(repo, reproduced):
@@ -150,22 +157,45 @@ def test_metrics_and_plots_show(repo, reproduced):
     # as data, and draws an empty plot.
     plots = json.loads(run(["dvc", "plots", "show", "--json"], repo).stdout)
     assert not plots.get("errors"), plots["errors"]
-    curves = {name: drawn for name, drawn in plots["data"].items() if name.startswith("Training curves")}
-    assert len(curves) == 9  # loss, and accuracy or ROC-AUC, per trained model (one for the autoencoder)
-    for name, drawn in curves.items():  # each axis named (the linear template draws in layers)
-        content = drawn[0]["content"]
-        titles = [layer["encoding"]["y"]["title"] for layer in content["layer"] if "y" in layer.get("encoding", {})]
-        assert titles and all(t not in ("", "y", "loss.tsv") for t in titles), (name, titles)
-        assert content["encoding"]["x"]["title"] == "epoch", name
+    # One figure per quantity and model, train and validation in it: each curve drawn once.
+    files = sorted(str(p.relative_to(repo)) for p in (repo / "metrics/train").glob("*/curves/*.json"))
+    curves = {name: drawn for name, drawn in plots["data"].items() if "/curves/" in name}
+    assert sorted(curves) == files and len(files) >= 11, sorted(curves)
     for name, drawn in curves.items():
-        assert drawn and all(d["content"]["data"]["values"] for d in drawn), f"{name}: nothing drawn"
+        quantity = Path(name).stem
+        (figure,) = drawn
+        content = figure["content"]
+        assert content["encoding"]["y"]["title"] == quantity and content["encoding"]["x"]["title"] == "epoch"
+        splits = {row["split"] for row in content["data"]["values"]}
+        assert splits == ({"validation"} if quantity == "auc_micro" else {"train"} if quantity == "learning_rate"
+                          else {"train", "validation"}), (name, splits)  # fmt: skip
+    vega = [name for name, drawn in plots["data"].items() if drawn and drawn[0]["type"] == "vega"]
+    assert len(vega) == vega_plots_expected(repo), sorted(vega)
     assert "plots/evaluate/ae/reconstructions.png" in plots["data"]
+
+
+@pytest.mark.parametrize(
+    ("edited", "kind"), [("pipeline/fashion.py", "image"), ("pipeline/tweets.py", "tweet")]
+)  # fmt: skip
+def test_an_edit_to_one_kind_of_data_leaves_the_other_kinds_stages_up_to_date(repo, reproduced, edited, kind):
+    path = repo / edited
+    committed = path.read_text()
+    path.write_text(committed + "# an edit\n")
+    try:
+        status = json.loads(run(["dvc", "status", "--json"], repo).stdout)
+    finally:
+        path.write_text(committed)
+    tweet = ("preprocess_tweets", "train_tweets", "train_ensemble", "baseline_text", "evaluate_tweets")
+    changed = set(status)
+    assert changed, "dvc status saw no edit"
+    other = {s for s in changed if s.startswith(tweet) or s.split("@")[-1] in ("rnn", "charcnn", "ensemble")}
+    assert (other if kind == "image" else changed - other) == set(), sorted(changed)
 
 
 def test_one_models_param_reruns_only_that_model(repo, reproduced):
     proc = run(["dvc", "exp", "run", "-S", "train_charcnn.filters=6", "--name", "narrow"], repo)
     assert set(ran_stages(proc)) == {
-        "train_charcnn",
+        "train_tweets@charcnn",
         "evaluate_tweets@charcnn",
         "train_ensemble",
         "evaluate_tweets@ensemble",
@@ -238,13 +268,13 @@ def test_a_training_stage_killed_mid_epoch_leaves_nothing_partial_and_the_rerun_
         cache = cache_files(repo)
         model = repo / "data/models/charcnn.keras"
         trained = model.read_bytes()
-        proc = start_dvc(["dvc", "repro", "-f", "--single-item", "train_charcnn"], repo)
+        proc = start_dvc(["dvc", "repro", "-f", "--single-item", "train_tweets@charcnn"], repo)
         wait_for_line(proc, "Epoch 3/")
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         assert not model.exists()  # no half-written model under the output's name
         assert cache_files(repo) == cache  # nor in the cache
-        assert "train_charcnn" in run(["dvc", "status"], repo).stdout  # DVC knows it did not finish
+        assert "train_tweets@charcnn" in run(["dvc", "status"], repo).stdout  # DVC knows it did not finish
         run(["dvc", "repro"], repo)
         assert "up to date" in run(["dvc", "status"], repo).stdout
         after = snapshot(repo)
@@ -258,7 +288,7 @@ def test_a_training_stage_killed_mid_epoch_leaves_nothing_partial_and_the_rerun_
 
 
 def test_a_second_repro_in_the_same_checkout_stops_at_once_on_dvcs_lock(repo, reproduced):
-    first = start_dvc(["dvc", "repro", "-f", "--single-item", "train_charcnn"], repo)
+    first = start_dvc(["dvc", "repro", "-f", "--single-item", "train_tweets@charcnn"], repo)
     try:
         wait_for_line(first, "Running stage")
         start = time.perf_counter()
@@ -394,7 +424,7 @@ def test_quick_run_is_an_experiment_that_leaves_the_workspace_alone(repo, reprod
     proc = run(["bash", "scripts/quick.sh"], repo)
     out = proc.stdout + proc.stderr
     assert "quick: experiment quick ran in" in out
-    assert set(ran_stages(proc)) >= {"preprocess", "train_cnn", "train_rnn", "summarize"}
+    assert set(ran_stages(proc)) >= {"preprocess_fashion", "train_cnn", "train_tweets@rnn", "summarize"}
     assert not [stage for stage in ran_stages(proc) if stage.startswith("export@")]
     assert snapshot(repo) == before  # the committed results stay in the workspace
     assert run(["git", "status", "--porcelain"], repo).stdout == status
@@ -538,7 +568,7 @@ def test_an_experiment_pushed_from_one_machine_is_not_recomputed_on_another(thir
     proc = run(["dvc", "exp", "run", "--pull", "-S", "train_rnn.units=4", "-n", "again"], d, env=AWS_ENV)
     print(proc.stdout)
     assert ran_stages(proc) == [], proc.stdout
-    for stage in ("train_rnn", "evaluate_tweets@rnn", "train_ensemble", "evaluate_tweets@ensemble", "summarize"):
+    for stage in ("train_tweets@rnn", "evaluate_tweets@rnn", "train_ensemble", "evaluate_tweets@ensemble", "summarize"):
         assert f"Stage '{stage}' is cached - skipping run" in proc.stdout, stage
 
 
@@ -569,7 +599,10 @@ def page_in_chromium(cwd: Path, command: list[str], name: str) -> browser.Render
 
 def test_plots_show_page_draws_every_plot_and_picture_in_headless_chromium_offline(repo, reproduced):
     rendered = page_in_chromium(repo, ["dvc", "plots", "show"], "plots-show")
-    assert len(rendered.plots) >= 8 and len(rendered.pictures) == 6
+    # Each figure once (treeverse/dvc#9637 draws a file twice when a stage and the top-level plots
+    # both name it): a curve figure per quantity and model, two confusion matrices; the pictures:
+    # the reconstructions, the ROC per kind of four tweet models, the ROC comparison.
+    assert len(rendered.plots) == vega_plots_expected(repo) and len(rendered.pictures) == 6
 
 
 def test_plots_diff_page_of_two_experiments_draws_both_in_headless_chromium_offline(third_machine):

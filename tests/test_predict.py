@@ -13,7 +13,7 @@ from tests.tiny import architecture, section
 @pytest.fixture(scope="module")
 def cnn_path(tmp_path_factory):
     training.seed_everything(0)
-    model = cnn.build(**architecture("train_cnn", cnn.ARCHITECTURE, filters=[4], convs_per_block=[1], dense_units=8))
+    model = cnn.build(**architecture("train_cnn", cnn.build, filters=[4], convs_per_block=[1], dense_units=8))
     path = tmp_path_factory.mktemp("m") / "cnn.keras"
     model.save(path)
     return path

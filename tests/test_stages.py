@@ -11,16 +11,17 @@ import pytest
 from tests.conftest import ROOT
 
 EXPECTED = {
-    "preprocess": "data/raw/fashion-mnist/train-images-idx3-ubyte.gz",
-    "train_ae": "data/prepared/fashion/x_train.npy: no such file; run `dvc repro preprocess` first",
-    "train_cnn": "data/prepared/fashion/x_train.npy: no such file; run `dvc repro preprocess` first",
-    "train_transfer": "data/prepared/fashion/x_train.npy: no such file; run `dvc repro preprocess` first",
-    "train_rnn": "data/prepared/tweets/train.csv: no such file; run `dvc repro preprocess` first",
-    "train_charcnn": "data/prepared/tweets/train.csv: no such file; run `dvc repro preprocess` first",
-    "train_ensemble": "data/prepared/tweets/val.csv: no such file; run `dvc repro preprocess` first",
-    "baseline_text": "data/prepared/tweets/train.csv: no such file; run `dvc repro preprocess` first",
+    "preprocess_fashion": "data/raw/fashion-mnist/train-images-idx3-ubyte.gz",
+    "preprocess_tweets": "data/raw/weather-tweets/train_first8000.csv",
+    "train_ae": "data/prepared/fashion/x_train.npy: no such file; run `dvc repro preprocess_fashion` first",
+    "train_cnn": "data/prepared/fashion/x_train.npy: no such file; run `dvc repro preprocess_fashion` first",
+    "train_transfer": "data/prepared/fashion/x_train.npy: no such file; run `dvc repro preprocess_fashion` first",
+    "train_tweets rnn": "data/prepared/tweets/train.csv: no such file; run `dvc repro preprocess_tweets` first",
+    "train_tweets charcnn": "data/prepared/tweets/train.csv: no such file; run `dvc repro preprocess_tweets` first",
+    "train_ensemble": "data/prepared/tweets/val.csv: no such file; run `dvc repro preprocess_tweets` first",
+    "baseline_text": "data/prepared/tweets/train.csv: no such file; run `dvc repro preprocess_tweets` first",
     "evaluate_images cnn": "data/models/cnn.keras: no such model; run `dvc repro train_cnn` first",
-    "evaluate_tweets rnn": "data/models/rnn.keras: no such model; run `dvc repro train_rnn` first",
+    "evaluate_tweets rnn": "data/models/rnn.keras: no such model; run `dvc repro train_tweets@rnn` first",
     "export ensemble": "data/models/ensemble.keras: no such model; run `dvc repro train_ensemble` first",
     "summarize": "metrics/evaluate/ae.json: no such file; run `dvc repro evaluate_images@ae` first",
 }
@@ -64,7 +65,7 @@ def test_a_bad_param_stops_a_training_stage_in_one_line(checkout):
     )
 
 
-@pytest.mark.parametrize("stage", ["preprocess", "baseline_text", "summarize"])
+@pytest.mark.parametrize("stage", ["download", "preprocess_fashion", "preprocess_tweets", "baseline_text", "summarize"])
 def test_stages_without_a_keras_model_do_not_import_tensorflow(checkout, stage, tmp_path_factory):
     # A tensorflow package that fails on import: the stage must end with its own message anyway.
     fake = tmp_path_factory.mktemp("fake") / "tensorflow"
@@ -73,3 +74,36 @@ def test_stages_without_a_keras_model_do_not_import_tensorflow(checkout, stage, 
     proc = run_stage(checkout, stage, {"PYTHONPATH": f"{fake.parent}{os.pathsep}{ROOT}"})
     assert "tensorflow was imported" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"{stage}: ")
+
+
+def imports_tensorflow(path) -> bool:
+    """Whether a project file imports TensorFlow or Keras itself (anywhere in it)."""
+    import ast
+
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        if any(n.split(".")[0] in ("tensorflow", "keras") for n in names):
+            return True
+    return False
+
+
+STAGE_SCRIPTS = sorted(p for p in (ROOT / "stages").glob("*.py") if p.stem not in ("__init__", "with_tensorflow"))
+
+
+@pytest.mark.parametrize("script", STAGE_SCRIPTS, ids=[p.stem for p in STAGE_SCRIPTS])
+def test_a_stage_imports_the_quiet_start_first_exactly_when_it_runs_tensorflow(script):
+    import ast
+
+    from tests.test_dvc_deps import closure
+
+    runs_tf = any(imports_tensorflow(p) for p in closure(f"stages.{script.stem}", ["rnn"]))
+    imports = [n for n in ast.parse(script.read_text()).body if isinstance(n, ast.Import | ast.ImportFrom)]
+    first = imports[0]
+    says_so = isinstance(first, ast.Import) and first.names[0].name == "stages.with_tensorflow"
+    assert says_so == runs_tf, (
+        f"{script.name}: its imports reach TensorFlow, so `import stages.with_tensorflow` must be its first import"
+        if runs_tf
+        else f"{script.name} never runs TensorFlow: it must not import stages.with_tensorflow"
+    )

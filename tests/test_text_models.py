@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import keras
@@ -170,10 +171,13 @@ def test_words_beyond_sequence_length_are_cut():
     assert ids.shape[1] == 2 and (ids[0, :, 0] > 0).all()
 
 
-def logged(tmp_path, metric: str) -> list[float]:
-    """A metric per epoch as dvclive logged it during `text_training.fit(..., "tiny", ...)`."""
-    rows = (tmp_path / f"metrics/train/tiny/plots/metrics/{metric}.tsv").read_text().splitlines()[1:]
-    return [float(row.split("\t")[1]) for row in rows]
+def logged(tmp_path, quantity: str, split: str = "validation") -> list[float]:
+    """A quantity per epoch as training.Record wrote it during `text_training.fit(..., "tiny", ...)`."""
+    rows = json.loads((tmp_path / f"metrics/train/tiny/curves/{quantity}.json").read_text())
+    assert [r["epoch"] for r in rows if r["split"] == split] == list(
+        range(1, 1 + sum(r["split"] == split for r in rows))
+    )
+    return [r[quantity] for r in rows if r["split"] == split]
 
 
 def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, tmp_path, monkeypatch):
@@ -184,14 +188,15 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
          "patience": 1, "monitor": "val_auc_micro", "lr_patience": 0, "length_sorted_batches": 0}  # fmt: skip
     learning_rates, _ = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
-    history = logged(tmp_path, "eval/auc_micro")
+    history = logged(tmp_path, "auc_micro")
     assert learning_rates == [0.01] * (history.index(max(history)) + 1)
     assert all(0.0 <= v <= 1.0 for v in history)
     scores = text.predict(model, texts[40:])
     best = max(history)
     # restore_best_weights: the saved weights are those of the best epoch by validation AUC
     assert abs(tweet_evaluation.text_metrics(k[40:], scores, 0.5)["roc_auc_micro"] - best) < 1e-4
-    assert (tmp_path / "metrics/train/tiny/plots/metrics/eval/auc_micro.tsv").exists()
+    summary = json.loads((tmp_path / "metrics/train/tiny/metrics.json").read_text())
+    assert summary["eval"]["auc_micro"] == pytest.approx(history[-1]) and summary["step"] == len(history) - 1
 
 
 def test_from_params_builds_what_the_section_describes(data):
@@ -237,7 +242,7 @@ def test_learning_rate_halves_after_epochs_without_a_better_monitor(data, tmp_pa
     learning_rates, _ = text_training.fit(
         model, "tiny", {**FIT, "monitor": monitor}, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5
     )
-    scores = logged(tmp_path, {"val_loss": "eval/loss", "val_auc_micro": "eval/auc_micro"}[monitor])
+    scores = logged(tmp_path, {"val_loss": "loss", "val_auc_micro": "auc_micro"}[monitor])
     better = (lambda a, b: a > b) if monitor == "val_auc_micro" else (lambda a, b: a < b)
     # lr_patience 1: every epoch that does not beat the best so far halves the next epoch's rate
     # (the first epoch sets the best, so the second keeps the first's rate)
@@ -247,7 +252,7 @@ def test_learning_rate_halves_after_epochs_without_a_better_monitor(data, tmp_pa
         best = score if better(score, best) else best
     np.testing.assert_allclose(learning_rates, expected, rtol=1e-6)
     assert min(learning_rates) < 0.1  # the tiny run did reach a plateau, so the check above bit
-    assert (tmp_path / "metrics/train/tiny/plots/metrics/train/learning_rate.tsv").exists()
+    np.testing.assert_allclose(logged(tmp_path, "learning_rate", "train")[: len(learning_rates)], learning_rates)
 
 
 def test_refit_trains_a_fresh_model_on_train_and_val_with_the_chosen_schedule(data):

@@ -14,8 +14,8 @@ SAVE = """
 import sys
 from pathlib import Path
 import keras
-from pipeline import training
-training.MODELS = Path(sys.argv[1])
+from pipeline import outputs, training
+outputs.MODELS = Path(sys.argv[1])
 keras.utils.set_random_seed(0)
 policy = keras.DTypePolicy("float32")
 inputs = keras.Input((4,))

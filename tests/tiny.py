@@ -37,10 +37,11 @@ def section(name: str, **overrides) -> dict:
     return merge(merge(params.load(name, PARAMS), OVERRIDES.get(name, {})), overrides)
 
 
-def architecture(name: str, keys: tuple[str, ...], **overrides) -> dict:
-    """The keyword arguments of a builder whose params are `keys`, from `section(name, ...)`."""
-    p = section(name, **overrides)
-    return {key: p[key] for key in keys}
+def architecture(name: str, builder, **overrides) -> dict:
+    """The keyword arguments of `builder`, from `section(name, ...)`, as the stages take them."""
+    from pipeline import params
+
+    return params.keywords(builder, section(name, **overrides))
 
 
 def small_application(tmp_path):

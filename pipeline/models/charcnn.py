@@ -20,6 +20,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from pipeline import params
 from pipeline.models import text
 from pipeline.models.layers import CharacterIds, WindowMaxPooling1D
 
@@ -51,9 +52,6 @@ def build(
     return keras.Model(inputs, text.output_layer(loss)(x), name="charcnn")
 
 
-ARCHITECTURE = ("loss", "sequence_length", "embedding_dim", "kernel_sizes", "filters", "hidden_units", "dropout")
-
-
 def from_params(train_texts, p: dict) -> keras.Model:
     """The model a `train_charcnn` params section describes (shared by the stage and bench/)."""
-    return build(train_texts, **{key: p[key] for key in ARCHITECTURE})
+    return build(train_texts, **params.keywords(build, p))

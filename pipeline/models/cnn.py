@@ -28,7 +28,7 @@ named where it is used:
 - Label smoothing, decoupled weight decay, and a one-cycle learning rate (linear warm-up over
   `warmup` of the steps, then cosine decay to 0; Smith's super-convergence) with Nesterov SGD
   or AdamW (`optimizer`).
-- `precision` (train_cnn's param; `auto` by default, see pipeline.runtime): bfloat16 compute
+- `precision` (train_cnn's param; `auto` by default, see pipeline.hardware): bfloat16 compute
   with float32 weights where the hardware has native bfloat16 units, float32 elsewhere; the
   softmax stays in float32 either way.
 - The saved model averages the predictions for the image and its mirror image
@@ -42,6 +42,7 @@ import math
 import keras
 from keras import layers
 
+from pipeline import params
 from pipeline.models.layers import FlipLeftRight
 
 
@@ -152,16 +153,10 @@ def compile_model(
     )
 
 
-ARCHITECTURE = (
-    "stem_filters", "filters", "convs_per_block", "pool_first", "kernel_size", "activation",
-    "batch_norm", "head", "dense_units", "dropout", "logit_scale", "augment",
-)  # fmt: skip
-
-
 def from_params(p: dict, n_train: int) -> keras.Model:
     """The compiled model a `train_cnn` params section describes, for `n_train` training images
     (shared by the stage and bench/cnn_choices.py). Set the precision policy first."""
-    model = build(**{key: p[key] for key in ARCHITECTURE})
+    model = build(**params.keywords(build, p))
     compile_model(
         model,
         optimizer=p["optimizer"],

@@ -24,6 +24,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from pipeline import params
 from pipeline.models import text
 from pipeline.models.layers import MaskedMaxPooling1D, SubwordEmbedding, SubwordIds
 
@@ -73,12 +74,6 @@ def build(
     return keras.Model(inputs, text.output_layer(loss)(x), name="rnn")
 
 
-ARCHITECTURE = (
-    "loss", "tokens", "max_tokens", "buckets", "sequence_length", "embedding_dim", "cell", "units",
-    "bidirectional", "pooling", "embedding_skip", "dropout",
-)  # fmt: skip
-
-
 def from_params(train_texts, p: dict) -> keras.Model:
     """The model a `train_rnn` params section describes (shared by the stage and bench/)."""
-    return build(train_texts, **{key: p[key] for key in ARCHITECTURE})
+    return build(train_texts, **params.keywords(build, p))

@@ -1,0 +1,50 @@
+"""A quiet start for TensorFlow: its start-up notices kept out of a stage's stderr.
+
+Every stage that runs TensorFlow imports `stages.with_tensorflow` first, which calls
+`tensorflow()` here before any other module imports keras (tests/test_stages.py checks it)."""
+
+import os
+import sys
+import tempfile
+
+# Lines TensorFlow writes to the C-level stderr while it starts, before its logging is set up
+# (so TF_CPP_MIN_LOG_LEVEL cannot hide them): notices, not problems of the run.
+NOISE = (
+    "All log messages before absl::InitializeLog()",
+    "oneDNN custom operations are on",
+    "Could not find cuda drivers",
+    "failed call to cuInit",
+    "Unable to register cu",
+    "computation placer already registered",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "To enable the following instructions",
+    "TF-TRT Warning",
+)
+
+
+def tensorflow() -> None:
+    """Import TensorFlow and initialise its devices with its start-up notices filtered out of
+    stderr; anything else it prints (a real error included) still reaches the user."""
+    # 3: TensorFlow's C++ log lines of every level stay out of the stage's output (its own
+    # failures still raise, with their message); TF_CPP_MIN_LOG_LEVEL=0 shows them again.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # CUDA's initialisation notices come here
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [
+                line
+                for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                if not any(n in line for n in NOISE)
+            ]
+            sys.stderr.write("".join(kept))
