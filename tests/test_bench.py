@@ -44,3 +44,41 @@ def test_each_stage_reports_the_flops_it_recorded(tmp_path):
     assert run.stage_flops(tmp_path, "evaluate_images@cnn") == "7.25e+11 (predict)"
     assert run.stage_flops(tmp_path, "train_cnn") == ""  # nothing recorded
     assert run.stage_flops(tmp_path, "preprocess") == ""
+
+
+def test_the_growth_stand_in_draws_real_rows_with_new_ids():
+    import pandas as pd
+
+    from bench import growth
+
+    real = pd.DataFrame({"id": ["1", "2", "3"], "tweet": ["a", "b", "c"], "k1": ["0", "0.5", "1"]})
+    big = growth.resampled(real, 10, seed=0)
+    assert len(big) == 10 and big["id"].is_unique
+    assert set(zip(big["tweet"], big["k1"], strict=True)) <= set(zip(real["tweet"], real["k1"], strict=True))
+    assert big.equals(growth.resampled(real, 10, seed=0))  # seeded
+
+
+def test_the_growth_timer_reports_the_stage_processes_peak_memory(tmp_path):
+    from bench import growth
+
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages/__init__.py").write_text("")
+    (tmp_path / "stages/big.py").write_text("x = bytearray(200 * 2**20)\nx[::4096] = b'1' * len(x[::4096])\n")
+    (tmp_path / "stages/fails.py").write_text("raise SystemExit('fails: no such file')\n")
+    seconds, mib = growth.timed("big", [], tmp_path)
+    assert seconds > 0 and mib > 200
+    with pytest.raises(SystemExit, match="fails: no such file"):
+        growth.timed("fails", [], tmp_path)
+
+
+def test_the_growth_table_gives_each_stage_per_size_and_per_thousand_tweets():
+    from bench import growth
+
+    def result(rows, seconds):
+        stages = {label: (seconds, 100.0) for label in ("preprocess_tweets", *growth.TRAINED)}
+        return {"rows": rows, "train": rows // 2, "stages": stages, "flops": dict.fromkeys(growth.TRAINED, 1e9)}
+
+    lines = growth.table({2000: result(2000, 4.0), 4000: result(4000, 8.0)})
+    assert lines[0].startswith("| stage | 2,000 tweets (1,000 train) | 4,000 tweets (2,000 train)")
+    assert "| `preprocess_tweets` | 4.0 s, 100 MiB | 8.0 s, 100 MiB | 2.00, 2.00 |" in lines
+    assert "| `train_tweets rnn` train FLOPs | 1e+09 | 1e+09 | FLOPs per training tweet: 1.0 M, 0.5 M |" in lines

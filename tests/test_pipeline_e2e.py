@@ -556,8 +556,10 @@ def test_experiments_from_two_machines_are_compared_on_a_third(third_machine):
     assert experiments["small"]["params"]["params.yaml"]["data"]["train_rnn"]["units"] == 4
     print(run(["dvc", "exp", "show", "--no-pager", "--md", "--only-changed"], c, env=AWS_ENV).stdout)
     drawn = json.loads(run(["dvc", "plots", "diff", "narrow", "small", "--json"], c, env=AWS_ENV).stdout)
-    roc = drawn["data"]["ROC of the tweet models (micro-average over kinds, test split)"]
-    assert {v["rev"] for d in roc for v in d["content"]["data"]["values"]} >= {"narrow", "small"}
+    # Both experiments in one figure per training curve, and the ROC comparison of each.
+    curve = drawn["data"]["metrics/train/charcnn/curves/loss.json"]
+    assert {v["rev"] for d in curve for v in d["content"]["data"]["values"]} >= {"narrow", "small"}
+    assert {d["revisions"][0] for d in drawn["data"]["plots/roc_comparison.png"]} >= {"narrow", "small"}
 
 
 def test_an_experiment_pushed_from_one_machine_is_not_recomputed_on_another(third_machine, origin, tmp_path):
