@@ -34,10 +34,12 @@ import pandas as pd
 import yaml
 
 from bench.run import describe_machine
+from pipeline import tweets
+from stages import preprocess_tweets
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data/raw/weather-tweets"
-MIRROR_FILES = ("train_first8000.csv", "train_rows10000-15588.csv")  # stages/preprocess_tweets.py SOURCES["mirror"]
+MIRROR_FILES = preprocess_tweets.SOURCES["mirror"]
 STAGES = [
     ("preprocess_tweets", []),
     ("train_tweets", ["rnn"]),
@@ -65,7 +67,7 @@ def project_copy(where: Path) -> None:
 
 def real_rows() -> pd.DataFrame:
     """The mirror's rows, as published (text, as preprocess reads them)."""
-    return pd.concat([pd.read_csv(RAW / name, dtype=str, keep_default_na=False) for name in MIRROR_FILES])
+    return tweets.read_all([RAW / name for name in MIRROR_FILES])
 
 
 def resampled(real: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
