@@ -1,5 +1,7 @@
 """Validation scores of tweet-model variants, to choose train_rnn / train_charcnn params.
-Trains on data/prepared/tweets/train.csv and scores on val.csv (never on test).
+Trains on data/prepared/tweets/train.csv and scores on val.csv (never on test), alone and as
+the ensemble's member beside the other members' committed validation scores (the weights chosen
+on val as train_ensemble chooses them), when `dvc repro` has made those.
 
     .venv/bin/python -m bench.text_choices rnn loss=softmax units=128 ...
 """
@@ -9,8 +11,10 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 from bench import stage_params
-from pipeline import hardware, params, text_training, training, tweet_evaluation, tweets
+from pipeline import hardware, outputs, params, text_training, training, tweet_evaluation, tweets
 from pipeline.models import charcnn, rnn, text
 
 BUILD = {"rnn": rnn.from_params, "charcnn": charcnn.from_params}
@@ -28,9 +32,26 @@ def scratch_dir() -> None:
     os.chdir(tempfile.mkdtemp(prefix="text_bench_"))
 
 
-def val_scores(model, val, threshold: float) -> str:
-    m = tweet_evaluation.text_metrics(val[1], text.predict(model, val[0]), threshold)
+def figures(m: dict) -> str:
     return f"val micro AUC {m['roc_auc_micro']:.4f} macro {m['roc_auc_macro']:.4f} RMSE {m['rmse']:.4f}"
+
+
+def val_scores(model, val, threshold: float) -> str:
+    return figures(tweet_evaluation.text_metrics(val[1], text.predict(model, val[0]), threshold))
+
+
+def partners(name: str) -> dict:
+    """The other ensemble members' validation scores that train_tweets saved, by member."""
+    others = [m for m in params.load("train_ensemble")["members"] if m != name]
+    return {m: np.load(outputs.val_scores_path(m)) for m in others if outputs.val_scores_path(m).is_file()}
+
+
+def as_member(name: str, scores, others: dict, val, threshold: float, step: float) -> str:
+    """The ensemble's validation figures with this variant as member `name`, weights in `step`s."""
+    if not others:
+        return "no other member's validation scores (run `dvc repro train_tweets`) to score an ensemble with"
+    weights, found = text_training.ensemble_weights({name: scores, **others}, val[1], threshold, step)
+    return f"ensemble {weights}: {figures(found['ensemble'])}"
 
 
 def main() -> None:
@@ -39,6 +60,7 @@ def main() -> None:
     hardware.start(f"text_choices {name}")
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
+    others, step = partners(name), params.load("train_ensemble")["weight_step"]  # before scratch_dir
     start = time.perf_counter()
     model = BUILD[name](train[0], p)
     scratch_dir()
@@ -47,10 +69,12 @@ def main() -> None:
     seen = text_training.Seen()
     _, callbacks = text_training.fit(model, name, p, train, val, threshold, seen)
     spent = next(c for c in callbacks if isinstance(c, training.Record)).flops(0)
+    scores = text.predict(model, val[0])
     print(
-        f"RESULT {name} {overrides}: {val_scores(model, val, threshold)} ({time.perf_counter() - start:.0f} s); "
-        f"train FLOPs {spent:.3g}, {spent / seen.examples / 1e6:.2f} M per training tweet, "
-        f"{seen.examples / len(train[0]):.0f} epochs",
+        f"RESULT {name} {overrides}: {figures(tweet_evaluation.text_metrics(val[1], scores, threshold))} "
+        f"({time.perf_counter() - start:.0f} s); train FLOPs {spent:.3g}, "
+        f"{spent / seen.examples / 1e6:.2f} M per training tweet, {seen.examples / len(train[0]):.0f} epochs; "
+        f"{as_member(name, scores, others, val, threshold, step)}",
         flush=True,
     )
 

@@ -210,7 +210,9 @@ SCHEMA: dict[str, Any] = {
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
         "monitor": TEXT_MONITOR,
+        "schedule": Choice(("plateau", "one_cycle")),  # pipeline.text_training.learning_rate
         "lr_patience": PATIENCE,
+        "warmup": Float(0.0, 0.9),
         "refit": Bool(),
     },
     "train_charcnn": {
@@ -227,7 +229,9 @@ SCHEMA: dict[str, Any] = {
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
         "monitor": TEXT_MONITOR,
+        "schedule": Choice(("plateau", "one_cycle")),  # pipeline.text_training.learning_rate
         "lr_patience": PATIENCE,
+        "warmup": Float(0.0, 0.9),
         "refit": Bool(),
     },
     "train_ensemble": {
@@ -253,6 +257,13 @@ SCHEMA: dict[str, Any] = {
 
 # Lists that describe the same blocks, so must be as long as each other.
 PAIRED = [("train_cnn", "convs_per_block", "filters")]
+# (section, key, other, value): `key` is used only when `other` is `value`, so must be 0 otherwise
+# (a value that would be silently ignored is an error).
+USED_ONLY_WITH = [
+    (section, key, "schedule", schedule)
+    for section in ("train_rnn", "train_charcnn")
+    for key, schedule in (("lr_patience", "plateau"), ("warmup", "one_cycle"))
+]
 
 
 def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
@@ -277,6 +288,12 @@ def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
             raise ParamsError(
                 f"{section}.{key}: {out[key]} has {len(out[key])} entries, {other} {out[other]} has "
                 f"{len(out[other])}; give one per block"
+            )
+    for section, key, other, value in USED_ONLY_WITH:
+        if prefix == f"{section}." and out[key] and out[other] != value:
+            raise ParamsError(
+                f"{section}.{key}: {out[key]} is used only with {other}: {value}, not {out[other]}; "
+                f"set {key}: 0 or {other}: {value}"
             )
     return out
 

@@ -32,12 +32,24 @@ def loss_fn(loss: str) -> keras.losses.Loss:
     raise ValueError(f"loss: got {loss!r}, allowed values: softmax, sigmoid")
 
 
-def compile_model(model: keras.Model, loss: str, learning_rate: float) -> None:
+def compile_model(model: keras.Model, loss: str, learning_rate) -> None:
+    """Adam at `learning_rate`: a number, or a schedule of the steps (learning_rate below)."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=loss_fn(loss),
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
+
+
+def learning_rate(p: dict, n_train: int):
+    """What Adam trains with under `p["schedule"]`, for `n_train` tweets an epoch:
+    - plateau: `learning_rate`, constant, halved after `lr_patience` epochs without a better
+      `monitor` (ReduceLROnPlateau, in `fit`; 0 = constant throughout);
+    - one_cycle: training.one_cycle over `epochs` epochs (`warmup` of them warming up).
+    params.py refuses a `warmup` with plateau and an `lr_patience` with one_cycle."""
+    if p["schedule"] == "plateau":
+        return p["learning_rate"]
+    return training.one_cycle(p["learning_rate"], p["warmup"], p["epochs"] * -(-n_train // p["batch_size"]))
 
 
 def predict(model: keras.Model, texts, batch_size: int = 512):
@@ -164,7 +176,7 @@ def fit(
     mode = MONITOR_MODE[p["monitor"]]
     seen = Seen() if seen is None else seen
     vectorize, core = split(model)
-    compile_model(core, p["loss"], p["learning_rate"])
+    compile_model(core, p["loss"], learning_rate(p, len(train[0])))
     cost = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype)
     callbacks = training.callbacks(
         name,
@@ -196,19 +208,24 @@ def fit(
 def refit(
     build, p: dict, train, val, learning_rates: list[float], callbacks=(), seen: Seen | None = None
 ) -> keras.Model:
-    """A fresh model from `build(texts, p)`, trained on train and val together with the epochs
-    and learning rates `fit` chose on val alone: the model then learns from the validation
-    tweets too (1/7 more with the default split).
+    """A fresh model from `build(texts, p)`, trained on train and val together for the epochs
+    `fit` kept on val alone, at the learning rates it chose (plateau) or on the same one-cycle
+    schedule (one_cycle: stopped where `fit` stopped, the steps scaled to the larger epochs):
+    the model then learns from the validation tweets too (1/7 more with the default split).
     On a split of the training tweets (bench/text_refit.py) this raised validation micro ROC-AUC."""
     texts, k = (np.concatenate(pair) for pair in zip(train, val, strict=True))
     keras.utils.set_random_seed(p["seed"])
     model = build(texts, p)
     vectorize, core = split(model)
-    compile_model(core, p["loss"], learning_rates[0])
+    if p["schedule"] == "plateau":
+        compile_model(core, p["loss"], learning_rates[0])
+        callbacks = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks]
+    else:
+        compile_model(core, p["loss"], learning_rate(p, len(texts)))
     core.fit(
         dataset(*train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]),
         epochs=len(learning_rates),
-        callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks],
+        callbacks=list(callbacks),
         shuffle=False,
         verbose=2,
     )

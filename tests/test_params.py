@@ -62,6 +62,19 @@ def mutate(good, dotted, value):
         ("train_rnn.monitor", "val_auc", "train_rnn.monitor: got 'val_auc', allowed values: val_loss, val_auc_micro"),
         ("train_charcnn.lr_patience", -1, "train_charcnn.lr_patience: -1 is out of range; allowed from 0 to 1000"),
         ("train_rnn.refit", "yes", "train_rnn.refit: expected true or false, got 'yes'"),
+        ("train_rnn.schedule", "cosine", "train_rnn.schedule: got 'cosine', allowed values: plateau, one_cycle"),
+        (
+            "train_rnn.warmup",  # the default train_rnn is on plateaus
+            0.2,
+            "train_rnn.warmup: 0.2 is used only with schedule: one_cycle, not plateau; "
+            "set warmup: 0 or schedule: one_cycle",
+        ),
+        (
+            "train_charcnn.lr_patience",  # the default train_charcnn is on one cycle
+            2,
+            "train_charcnn.lr_patience: 2 is used only with schedule: plateau, not one_cycle; "
+            "set lr_patience: 0 or schedule: plateau",
+        ),
         ("baseline_text.with_val", 1, "baseline_text.with_val: expected true or false, got 1"),
         ("train_charcnn.hidden_units", -1, "train_charcnn.hidden_units: -1 is out of range; allowed from 0"),
         ("train_charcnn.kernel_sizes", [3, "x"], "train_charcnn.kernel_sizes[1]: expected an integer"),

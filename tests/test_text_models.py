@@ -186,7 +186,8 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     texts, k = data
     model = BUILDERS["charcnn"](texts, "sigmoid")
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
-         "patience": 1, "monitor": "val_auc_micro", "lr_patience": 0, "length_sorted_batches": 0}  # fmt: skip
+         "patience": 1, "monitor": "val_auc_micro", "schedule": "plateau", "lr_patience": 0, "warmup": 0.0,
+         "length_sorted_batches": 0}  # fmt: skip
     learning_rates, _ = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
     history = logged(tmp_path, "auc_micro")
     assert learning_rates == [0.01] * (history.index(max(history)) + 1)
@@ -230,7 +231,8 @@ def test_every_allowed_monitor_has_a_direction():
 
 
 FIT = {"loss": "sigmoid", "learning_rate": 0.1, "batch_size": 16, "seed": 0, "epochs": 8,
-       "patience": 0, "monitor": "val_loss", "lr_patience": 1, "length_sorted_batches": 0}  # fmt: skip
+       "patience": 0, "monitor": "val_loss", "schedule": "plateau", "lr_patience": 1, "warmup": 0.0,
+       "length_sorted_batches": 0}  # fmt: skip
 
 
 @pytest.mark.parametrize("monitor", ["val_loss", "val_auc_micro"])
@@ -279,6 +281,46 @@ def test_refit_trains_a_fresh_model_on_train_and_val_with_the_chosen_schedule(da
     again = refit()
     for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+ONE_CYCLE = {**FIT, "schedule": "one_cycle", "lr_patience": 0, "warmup": 0.25, "epochs": 4}
+
+
+class Rates(keras.callbacks.Callback):
+    """The optimizer's learning rate at each training step."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        opt = self.model.optimizer
+        self.rates.append(float(keras.ops.convert_to_numpy(opt.learning_rate)))
+
+
+def test_one_cycle_warms_up_then_decays_to_zero_over_the_epochs_and_the_refit_follows_it(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    training.seed_everything(0)
+    texts, k = data
+    train, val = (texts[:40], k[:40]), (texts[40:], k[40:])
+    schedule = text_training.learning_rate(ONE_CYCLE, 40)  # 40 tweets in batches of 16: 3 steps an epoch
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in range(4 * 3 + 1)]
+    assert rates[0] == pytest.approx(0.01) and rates[3] == pytest.approx(0.1)  # a quarter of the steps
+    assert (np.diff(rates[3:]) < 0).all() and rates[-1] == pytest.approx(0.0, abs=1e-9)
+    assert text_training.learning_rate(FIT, 40) == 0.1  # plateau: the number, halved by a callback
+    model = BUILDERS["charcnn"](texts, "sigmoid")
+    learning_rates, callbacks = text_training.fit(model, "tiny", ONE_CYCLE, train, val, 0.5)
+    assert len(learning_rates) == 4  # patience 0: every epoch runs, the last one is kept
+    optimizer = callbacks[0].model.optimizer  # of the model fit trained: the ids-to-kinds core
+    assert int(optimizer.iterations) == 12
+    assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)
+    assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in callbacks)
+    # The refit: the same shape over the epochs fit kept, on 52 tweets (4 steps an epoch).
+    seen = Rates()
+    text_training.refit(lambda t, p: BUILDERS["charcnn"](t, p["loss"]), ONE_CYCLE, train, val, learning_rates, [seen])
+    assert len(seen.rates) == 4 * 4
+    assert seen.rates[0] == pytest.approx(0.01) and seen.rates[4] == pytest.approx(0.1)
+    assert seen.rates[-1] < 0.01
 
 
 def test_char_cnn_pads_each_batch_to_its_longest_tweet_and_scores_each_tweet_alike_in_any_batch(data):

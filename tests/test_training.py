@@ -1,10 +1,13 @@
-"""Saving models: the same model gives the same bytes, so DVC sees nothing new on a rerun."""
+"""pipeline.training: saving models (the same model gives the same bytes, so DVC sees nothing new
+on a rerun) and the one-cycle schedule."""
 
 import subprocess
 import sys
 import zipfile
 
+import keras
 import numpy as np
+import pytest
 
 from pipeline import training
 from tests.conftest import ROOT
@@ -35,3 +38,12 @@ def test_the_same_model_saved_by_two_processes_is_byte_identical_and_loads(tmp_p
     model = training.load(first)
     assert [layer.dtype_policy.name for layer in model.layers[1:]] == ["float32", "float32"]
     assert model(np.ones((1, 4), dtype="float32")).shape == (1, 2)
+
+
+def test_one_cycle_rises_from_a_tenth_to_the_peak_then_falls_to_zero():
+    schedule = training.one_cycle(0.5, 0.2, 10)
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in range(11)]
+    np.testing.assert_allclose(rates[:3], [0.05, 0.275, 0.5], rtol=1e-6)  # 2 steps of warm-up
+    assert (np.diff(rates[2:]) < 0).all() and rates[10] == pytest.approx(0.0, abs=1e-9)
+    flat = training.one_cycle(0.5, 0.0, 10)  # no warm-up: cosine decay from the peak
+    assert float(keras.ops.convert_to_numpy(flat(0))) == pytest.approx(0.5)

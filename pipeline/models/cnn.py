@@ -42,7 +42,7 @@ import math
 import keras
 from keras import layers
 
-from pipeline import params
+from pipeline import params, training
 from pipeline.models.layers import FlipLeftRight
 
 
@@ -132,16 +132,9 @@ def compile_model(
     label_smoothing: float,
     steps: int,
 ) -> None:
-    """One-cycle: a linear warm-up from a tenth of `learning_rate` over `warmup` of the steps,
-    then cosine decay to 0; Nesterov SGD (momentum 0.9) or AdamW, both with decoupled decay."""
-    steps = max(steps, 1)
-    warm = round(steps * warmup)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        learning_rate / 10 if warm else learning_rate,
-        decay_steps=max(steps - warm, 1),
-        warmup_target=learning_rate if warm else None,
-        warmup_steps=warm,
-    )
+    """training.one_cycle's learning rate with Nesterov SGD (momentum 0.9) or AdamW, both with
+    decoupled weight decay."""
+    schedule = training.one_cycle(learning_rate, warmup, steps)
     if optimizer == "sgd":
         opt = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=weight_decay)
     else:
