@@ -1,7 +1,7 @@
 """Validation scores of tweet-model variants, to choose train_rnn / train_charcnn params.
 Trains on data/prepared/tweets/train.csv and scores on val.csv (never on test), alone and as
 the ensemble's member beside the other members' committed validation scores (the weights chosen
-on val as train_ensemble chooses them), when `dvc repro` has made those.
+and the calibration fitted on val as train_ensemble fits them), when `dvc repro` has made those.
 
     .venv/bin/python -m bench.text_choices rnn loss=softmax units=128 ...
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from bench import stage_params
 from pipeline import hardware, outputs, params, text_training, training, tweet_evaluation, tweets
-from pipeline.models import charcnn, rnn, text
+from pipeline.models import charcnn, ensemble, rnn, text
 
 BUILD = {"rnn": rnn.from_params, "charcnn": charcnn.from_params}
 
@@ -46,11 +46,12 @@ def partners(name: str) -> dict:
     return {m: np.load(outputs.val_scores_path(m)) for m in others if outputs.val_scores_path(m).is_file()}
 
 
-def as_member(name: str, scores, others: dict, val, threshold: float, step: float) -> str:
-    """The ensemble's validation figures with this variant as member `name`, weights in `step`s."""
+def as_member(name: str, scores, others: dict, val, threshold: float, p: dict) -> str:
+    """The ensemble's validation figures with this variant as member `name`, fitted as the
+    train_ensemble params `p` say (calibration and weights)."""
     if not others:
         return "no other member's validation scores (run `dvc repro train_tweets`) to score an ensemble with"
-    weights, found = text_training.ensemble_weights({name: scores, **others}, val[1], threshold, step)
+    weights, found, _ = ensemble.fit({name: scores, **others}, val[1], threshold, **params.keywords(ensemble.fit, p))
     return f"ensemble {weights}: {figures(found['ensemble'])}"
 
 
@@ -60,7 +61,7 @@ def main() -> None:
     hardware.start(f"text_choices {name}")
     training.seed_everything(p["seed"])
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
-    others, step = partners(name), params.load("train_ensemble")["weight_step"]  # before scratch_dir
+    others, ensemble_p = partners(name), params.load("train_ensemble")  # before scratch_dir
     start = time.perf_counter()
     model = BUILD[name](train[0], p)
     scratch_dir()
@@ -74,7 +75,7 @@ def main() -> None:
         f"RESULT {name} {overrides}: {figures(tweet_evaluation.text_metrics(val[1], scores, threshold))} "
         f"({time.perf_counter() - start:.0f} s); train FLOPs {spent:.3g}, "
         f"{spent / seen.examples / 1e6:.2f} M per training tweet, {seen.examples / len(train[0]):.0f} epochs; "
-        f"{as_member(name, scores, others, val, threshold, step)}",
+        f"{as_member(name, scores, others, val, threshold, ensemble_p)}",
         flush=True,
     )
 

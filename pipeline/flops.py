@@ -110,15 +110,17 @@ def training_step(
     return _count(tf.function(step, autograph=False).get_concrete_function(x_spec, y_spec), data_dependent_ok)
 
 
-def per_length(
-    model: keras.Model, example_shape: tuple, dtype: str, lengths=(16, 32), training: bool = True
-) -> tuple[float, float]:
+def per_length(model: keras.Model, example_shape: tuple, dtype: str, training: bool = True) -> tuple[float, float]:
     """(a, b) such that one example costs a + b * T FLOPs at length T (a training step, or with
     training=False a forward pass), for a model whose input's first None axis in
     `example_shape` is the tweet's length (characters or words): convolutions, recurrent steps
     and their gradients all grow linearly in it. Any other None (subword n-grams per word) is
     counted at 4; embedding look-ups are no FLOPs, and the ops whose size depends on the
-    values are left out (see training_step)."""
+    values are left out (see training_step).
+
+    Counted at two short lengths, L and 2L, L = 8 or the widest 1-D convolution's kernel if
+    wider (a shorter input would leave a kernel no window): an unrolled recurrent layer's graph
+    grows with the length, and so does the time to build and count it."""
 
     def at(length):
         dims = list(example_shape)
@@ -128,7 +130,8 @@ def per_length(
             return training_step(model, shape, dtype, data_dependent_ok=True)
         return forward(model, shape, dtype, data_dependent_ok=True)
 
-    short, long = lengths
+    short = max([8, *(layer.kernel_size[0] for layer in _layers(model) if isinstance(layer, keras.layers.Conv1D))])
+    long = 2 * short
     low, high = at(short), at(long)
     slope = (high - low) / (long - short)
     return low - slope * short, slope

@@ -112,6 +112,7 @@ DECAY = Float(0.0, 1.0)
 PATIENCE = Int(0, 1000)
 TEXT_LOSS = Choice(("softmax", "sigmoid"))
 TEXT_MONITOR = Choice(("val_loss", "val_auc_micro"))  # pipeline.text_training.MONITOR_MODE
+TEXT_SCHEDULE = Choice(("plateau", "one_cycle"))  # pipeline.text_training.learning_rate
 
 SCHEMA: dict[str, Any] = {
     "base": {
@@ -210,7 +211,7 @@ SCHEMA: dict[str, Any] = {
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
         "monitor": TEXT_MONITOR,
-        "schedule": Choice(("plateau", "one_cycle")),  # pipeline.text_training.learning_rate
+        "schedule": TEXT_SCHEDULE,
         "lr_patience": PATIENCE,
         "warmup": Float(0.0, 0.9),
         "refit": Bool(),
@@ -229,7 +230,7 @@ SCHEMA: dict[str, Any] = {
         "learning_rate": LEARNING_RATE,
         "patience": PATIENCE,
         "monitor": TEXT_MONITOR,
-        "schedule": Choice(("plateau", "one_cycle")),  # pipeline.text_training.learning_rate
+        "schedule": TEXT_SCHEDULE,
         "lr_patience": PATIENCE,
         "warmup": Float(0.0, 0.9),
         "refit": Bool(),
@@ -237,6 +238,8 @@ SCHEMA: dict[str, Any] = {
     "train_ensemble": {
         "members": ListOf(Choice(("rnn", "charcnn")), 1, 2),
         "weight_step": Float(0.01, 0.5),
+        "calibrate": Bool(),
+        "calibration_l2": Float(0.0, 100.0),
     },
     "baseline_text": {
         "max_features": Int(100, 10_000_000),
@@ -263,7 +266,7 @@ USED_ONLY_WITH = [
     (section, key, "schedule", schedule)
     for section in ("train_rnn", "train_charcnn")
     for key, schedule in (("lr_patience", "plateau"), ("warmup", "one_cycle"))
-]
+] + [("train_ensemble", "calibration_l2", "calibrate", True)]
 
 
 def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
@@ -291,9 +294,10 @@ def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
             )
     for section, key, other, value in USED_ONLY_WITH:
         if prefix == f"{section}." and out[key] and out[other] != value:
+            wanted, got = (json.dumps(v) if isinstance(v, bool) else v for v in (value, out[other]))
             raise ParamsError(
-                f"{section}.{key}: {out[key]} is used only with {other}: {value}, not {out[other]}; "
-                f"set {key}: 0 or {other}: {value}"
+                f"{section}.{key}: {out[key]} is used only with {other}: {wanted}, not {got}; "
+                f"set {key}: 0 or {other}: {wanted}"
             )
     return out
 
@@ -361,5 +365,7 @@ def keywords(builder, p: dict) -> dict:
     names = [n for n, a in inspect.signature(builder).parameters.items() if a.kind is a.KEYWORD_ONLY]
     missing = [n for n in names if n not in p]
     if missing:
-        raise ParamsError(f"{builder.__module__}.build takes {', '.join(missing)}: add them to its params section")
+        raise ParamsError(
+            f"{builder.__module__}.{builder.__name__} takes {', '.join(missing)}: add them to its params section"
+        )
     return {n: p[n] for n in names}

@@ -1,6 +1,6 @@
 """Fitting the tweet models: targets per loss, early stopping on the validation micro ROC-AUC,
-the refit on train + val with the schedule chosen on val (stages train_rnn, train_charcnn), and
-the weights of their ensemble, chosen on val (train_ensemble).
+and the refit on train + val with the schedule chosen on val (stage train_tweets, for the RNN
+and the char CNN; their ensemble is pipeline.models.ensemble).
 
 `softmax` trains with cross-entropy on the renormalised fractions (pipeline.tweets.
 softmax_targets); `sigmoid` with binary cross-entropy on the fractions as given.
@@ -15,6 +15,7 @@ replicas.
 from __future__ import annotations
 
 import itertools
+import math
 
 import keras
 import numpy as np
@@ -49,7 +50,7 @@ def learning_rate(p: dict, n_train: int):
     params.py refuses a `warmup` with plateau and an `lr_patience` with one_cycle."""
     if p["schedule"] == "plateau":
         return p["learning_rate"]
-    return training.one_cycle(p["learning_rate"], p["warmup"], p["epochs"] * -(-n_train // p["batch_size"]))
+    return training.one_cycle(p["learning_rate"], p["warmup"], p["epochs"] * math.ceil(n_train / p["batch_size"]))
 
 
 def predict(model: keras.Model, texts, batch_size: int = 512):
@@ -252,30 +253,3 @@ def train(name: str, from_params) -> None:
             model = refit(from_params, p, train_split, val, learning_rates, seen=seen)
         next(c for c in callbacks if isinstance(c, training.Record)).update()
     training.save(model, name)
-
-
-def ensemble_weights(scores: dict[str, np.ndarray], k: np.ndarray, threshold: float, step: float):
-    """The weights (summing to 1, multiples of `step`) of the members' scores whose mean scores
-    best on the validation split: highest micro ROC-AUC, then lowest RMSE, then nearest to equal
-    weights. Returns (weights by member, the validation figures of every member and of the
-    chosen mix)."""
-    names = sorted(scores)
-    units = round(1 / step)
-    if not np.isclose(units * step, 1.0):
-        raise params.ParamsError(
-            f"train_ensemble.weight_step: {step} does not divide 1 into equal steps; use e.g. 0.05"
-        )
-    best, best_key = None, None
-    for combo in itertools.product(range(units + 1), repeat=len(names)):
-        if sum(combo) != units:
-            continue
-        w = np.array(combo) / units
-        mixed = sum(wi * scores[n] for wi, n in zip(w, names, strict=True))
-        m = tweet_evaluation.text_metrics(k, mixed, threshold)
-        key = (-m["roc_auc_micro"], m["rmse"], float(np.abs(w - 1 / len(names)).sum()))
-        if best_key is None or key < best_key:
-            best, best_key = dict(zip(names, (float(x) for x in w), strict=True)), key
-    mixed = sum(best[n] * scores[n] for n in names)
-    figures = {n: tweet_evaluation.text_metrics(k, scores[n], threshold) for n in names}
-    figures["ensemble"] = tweet_evaluation.text_metrics(k, mixed, threshold)
-    return best, {n: {key: f[key] for key in ("roc_auc_micro", "roc_auc_macro", "rmse")} for n, f in figures.items()}

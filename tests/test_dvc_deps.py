@@ -1,4 +1,5 @@
-"""dvc.yaml tells the truth: every project file a stage's command runs is among its deps.
+"""dvc.yaml tells the truth: every project file a stage's command runs is among its deps, and
+no project source file it does not run.
 
 Each stage's Python import closure is read from the source (function-level imports included),
 starting at the module its `cmd` runs; a file missing from the stage's deps would let
@@ -112,6 +113,13 @@ def test_deps_list_every_project_file_the_stage_runs(name, cmd, deps):
     runs = sorted(p.relative_to(ROOT) for p in command_closure(name, cmd))
     missing = [str(p) for p in runs if not covered(p, deps)]
     assert not missing, f"{name} runs these files but dvc.yaml does not list them in its deps: {missing}"
+
+
+@pytest.mark.parametrize(("name", "cmd", "deps"), [s[:3] for s in STAGES], ids=[s[0] for s in STAGES])
+def test_deps_list_no_project_source_the_stage_does_not_run(name, cmd, deps):
+    runs = command_closure(name, cmd)
+    extra = [str(d) for d in deps if d.suffix == ".py" and d.parts[0] in PACKAGES and ROOT / d not in runs]
+    assert not extra, f"{name}: dvc.yaml lists deps that the stage never runs (an edit reruns it for nothing): {extra}"
 
 
 @pytest.mark.parametrize(("name", "deps"), [(s[0], s[2]) for s in STAGES], ids=[s[0] for s in STAGES])

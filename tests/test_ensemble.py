@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline import params, text_training, training, tweet_evaluation, tweets
+from pipeline import params, training, tweet_evaluation, tweets
 from pipeline.models import charcnn, ensemble, rnn, text
 from tests.tiny import section
 
@@ -18,7 +18,7 @@ def val():
 
 def test_weights_favour_the_member_that_scores_better_on_validation(val):
     k, scores = val
-    weights, figures = text_training.ensemble_weights(scores, k, 0.5, 0.05)
+    weights, figures = ensemble.choose_weights(scores, k, 0.5, 0.05)
     assert pytest.approx(sum(weights.values())) == 1.0
     assert weights["good"] > 0.8 > weights["noise"]
     assert figures["ensemble"]["roc_auc_micro"] >= max(
@@ -30,14 +30,69 @@ def test_weights_favour_the_member_that_scores_better_on_validation(val):
 
 def test_equally_good_members_get_equal_weights(val):
     k, scores = val
-    weights, _ = text_training.ensemble_weights({"a": scores["good"], "b": scores["good"]}, k, 0.5, 0.1)
+    weights, _ = ensemble.choose_weights({"a": scores["good"], "b": scores["good"]}, k, 0.5, 0.1)
     assert weights == {"a": 0.5, "b": 0.5}
 
 
 def test_a_weight_step_that_does_not_divide_one_is_refused(val):
     k, scores = val
     with pytest.raises(params.ParamsError, match="weight_step: 0.3 does not divide 1"):
-        text_training.ensemble_weights(scores, k, 0.5, 0.3)
+        ensemble.choose_weights(scores, k, 0.5, 0.3)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+@pytest.fixture
+def miscalibrated():
+    """Labels of 15 kinds drawn with known probabilities, and a member's scores that are
+    over-confident in kind 0 (logit x 2) and too low in kind 1 (logit - 1.5), the rest as they
+    should be."""
+    rng = np.random.default_rng(1)
+    z = rng.normal(-1.5, 1.5, size=(4000, 15))
+    k = (rng.random(z.shape) < sigmoid(z)).astype("float32")
+    scale, offset = np.ones(15), np.zeros(15)
+    scale[0], offset[1] = 2.0, -1.5
+    return k, sigmoid(z * scale + offset).astype("float32")
+
+
+def test_platt_finds_the_scale_and_offset_that_undo_a_known_miscalibration(miscalibrated):
+    k, scores = miscalibrated
+    scale, offset = ensemble.platt(scores, k, l2=0.0)
+    np.testing.assert_allclose(scale[:3], [0.5, 1.0, 1.0], atol=0.08)
+    np.testing.assert_allclose(offset[:3], [0.0, 1.5, 0.0], atol=0.12)
+    fixed = ensemble.apply_platt(scores, scale, offset)
+    before, after = (tweet_evaluation.text_metrics(k, s, 0.5) for s in (scores, fixed))
+    assert after["rmse"] < before["rmse"]
+    # Per kind the order is kept, so each kind's own ROC-AUC stays as it was.
+    assert after["roc_auc_per_kind"] == before["roc_auc_per_kind"]
+
+
+def test_the_penalty_keeps_a_kind_without_annotations_finite_and_near_its_scores(miscalibrated):
+    k, scores = miscalibrated
+    k[:, 2] = 0
+    free, penalised = ensemble.platt(scores, k, l2=0.0), ensemble.platt(scores, k, l2=0.01)
+    assert np.all(np.isfinite(penalised))
+    assert abs(penalised[1][2]) < abs(free[1][2])
+    with pytest.raises(ValueError, match=r"scores of shape \(4000, 15\) for labels of shape \(10, 15\)"):
+        ensemble.platt(scores, k[:10], l2=0.01)
+
+
+def test_fit_without_calibration_is_the_weights_alone(val):
+    k, scores = val
+    weights, figures, calibration = ensemble.fit(scores, k, 0.5, weight_step=0.05, calibrate=False, calibration_l2=0)
+    assert calibration == {}
+    assert (weights, figures) == ensemble.choose_weights(scores, k, 0.5, 0.05)
+
+
+def test_fit_with_calibration_chooses_weights_on_the_calibrated_scores(val):
+    k, scores = val
+    weights, figures, calibration = ensemble.fit(scores, k, 0.5, weight_step=0.05, calibrate=True, calibration_l2=0.01)
+    assert sorted(calibration) == ["good", "noise"]
+    adjusted = {n: ensemble.apply_platt(s, *calibration[n]) for n, s in scores.items()}
+    assert (weights, figures) == ensemble.choose_weights(adjusted, k, 0.5, 0.05)
+    assert figures["good"]["rmse"] < ensemble.choose_weights(scores, k, 0.5, 0.05)[1]["good"]["rmse"]
 
 
 @pytest.fixture
@@ -69,3 +124,20 @@ def test_a_member_with_weight_zero_is_left_out_and_all_zero_is_refused(members):
     assert "weight_rnn" not in [layer.name for layer in alone.layers]
     with pytest.raises(ValueError, match="every ensemble weight is 0"):
         ensemble.build(members=models, weights={"rnn": 0.0, "charcnn": 0.0})
+
+
+def test_a_recalibrated_member_gives_what_apply_platt_computes(members):
+    texts, models = members
+    before = text.predict(models["charcnn"], texts)
+    scale, offset = np.linspace(0.5, 1.5, 15), np.linspace(-1, 1, 15)
+    ensemble.recalibrate(models["charcnn"], scale, offset)
+    np.testing.assert_allclose(
+        text.predict(models["charcnn"], texts), ensemble.apply_platt(before, scale, offset), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_a_softmax_member_cannot_be_recalibrated_per_kind(tweets_df):
+    clean, _ = tweets.clean(tweets_df.astype(str))
+    model = charcnn.from_params(clean["tweet"].to_numpy(dtype=object), section("train_charcnn", loss="softmax"))
+    with pytest.raises(ValueError, match="not a sigmoid Dense layer.*set train_ensemble.calibrate: false"):
+        ensemble.recalibrate(model, np.ones(15), np.zeros(15))

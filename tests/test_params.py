@@ -75,6 +75,13 @@ def mutate(good, dotted, value):
             "train_charcnn.lr_patience: 2 is used only with schedule: plateau, not one_cycle; "
             "set lr_patience: 0 or schedule: plateau",
         ),
+        (
+            "train_ensemble.calibrate",  # the default calibration_l2 is not 0
+            False,
+            "train_ensemble.calibration_l2: 0.01 is used only with calibrate: true, not false; "
+            "set calibration_l2: 0 or calibrate: true",
+        ),
+        ("train_ensemble.calibration_l2", -0.1, "train_ensemble.calibration_l2: -0.1 is out of range; allowed from 0"),
         ("baseline_text.with_val", 1, "baseline_text.with_val: expected true or false, got 1"),
         ("train_charcnn.hidden_units", -1, "train_charcnn.hidden_units: -1 is out of range; allowed from 0"),
         ("train_charcnn.kernel_sizes", [3, "x"], "train_charcnn.kernel_sizes[1]: expected an integer"),

@@ -1,18 +1,130 @@
 """train_ensemble: the tweet models combined, from raw tweet strings to 15 kind scores.
 
 A weighted mean of the trained members' kind scores, the weights chosen on the validation split
-(pipeline.text_training.ensemble_weights). The members read tweets differently (the RNN words
-and their subwords, the char CNN character n-grams), so they err on different tweets and their
-mean is steadier than either. The saved model holds the members whole, so it takes raw strings
-like them and needs nothing else to predict.
+(`choose_weights`). The members read tweets differently (the RNN words and their subwords, the
+char CNN character n-grams), so they err on different tweets and their mean is steadier than
+either. The saved model holds the members whole, so it takes raw strings like them and needs
+nothing else to predict.
+
+With `calibrate`, each member's scores are first recalibrated per kind (Platt scaling: a scale
+and an offset of each kind's logit, fitted on the validation split by cross-entropy against the
+annotators' fractions, `platt`). A kind's scores keep their order, so its own ROC-AUC does not
+move; what moves is how the kinds' scores compare with each other, which micro ROC-AUC pools
+and RMSE measures: a member trained on all kinds at once is not equally sure of each. The
+scale and offset go into the member's sigmoid output layer (`recalibrate`), so the saved
+ensemble computes exactly what it did before, with other weights.
 """
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+import itertools
 
+import keras
+import numpy as np
+from keras import layers
+from scipy import optimize
+
+from pipeline import params, tweet_evaluation
 from pipeline.models import text
+
+# Keeps every logit finite: scores of exactly 0 or 1 (float32 saturates) become +-16.1.
+_EPS = 1e-7
+
+
+def choose_weights(scores: dict[str, np.ndarray], k: np.ndarray, threshold: float, step: float):
+    """The weights (summing to 1, multiples of `step`) of the members' scores whose mean scores
+    best on the validation split: highest micro ROC-AUC, then lowest RMSE, then nearest to equal
+    weights. Returns (weights by member, the validation figures of every member and of the
+    chosen mix)."""
+    names = sorted(scores)
+    units = round(1 / step)
+    if not np.isclose(units * step, 1.0):
+        raise params.ParamsError(
+            f"train_ensemble.weight_step: {step} does not divide 1 into equal steps; use e.g. 0.05"
+        )
+    best, best_key = None, None
+    for combo in itertools.product(range(units + 1), repeat=len(names)):
+        if sum(combo) != units:
+            continue
+        w = np.array(combo) / units
+        mixed = sum(wi * scores[n] for wi, n in zip(w, names, strict=True))
+        m = tweet_evaluation.text_metrics(k, mixed, threshold)
+        key = (-m["roc_auc_micro"], m["rmse"], float(np.abs(w - 1 / len(names)).sum()))
+        if best_key is None or key < best_key:
+            best, best_key = dict(zip(names, (float(x) for x in w), strict=True)), key
+    mixed = sum(best[n] * scores[n] for n in names)
+    figures = {n: tweet_evaluation.text_metrics(k, scores[n], threshold) for n in names}
+    figures["ensemble"] = tweet_evaluation.text_metrics(k, mixed, threshold)
+    return best, {n: {key: f[key] for key in ("roc_auc_micro", "roc_auc_macro", "rmse")} for n, f in figures.items()}
+
+
+def logit(scores: np.ndarray) -> np.ndarray:
+    p = np.clip(scores.astype("float64"), _EPS, 1 - _EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def platt(scores: np.ndarray, k: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per kind, the (scale, offset) of the logit whose sigmoid has the lowest mean binary
+    cross-entropy against the fractions `k`, plus `l2` x ((scale - 1)^2 + offset^2): the penalty
+    keeps a kind that few validation tweets show near its scores as they are (with 0 and no
+    annotated tweet, the offset would run to minus infinity). Deterministic (L-BFGS from the
+    identity)."""
+    if scores.shape != k.shape:
+        raise ValueError(f"scores of shape {scores.shape} for labels of shape {k.shape}")
+    z, y = logit(scores), k.astype("float64")
+    scale, offset = np.ones(k.shape[1]), np.zeros(k.shape[1])
+    for j in range(k.shape[1]):
+
+        def loss(w, zj=z[:, j], yj=y[:, j]):
+            u = w[0] * zj + w[1]
+            # Binary cross-entropy on the logit u, in its stable form: log(1 + e^u) - y u.
+            value = np.mean(np.logaddexp(0, u) - yj * u) + l2 * ((w[0] - 1) ** 2 + w[1] ** 2)
+            residual = 1 / (1 + np.exp(-u)) - yj
+            grad = [np.mean(residual * zj) + 2 * l2 * (w[0] - 1), np.mean(residual) + 2 * l2 * w[1]]
+            return value, np.array(grad)
+
+        scale[j], offset[j] = optimize.minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
+    return scale, offset
+
+
+def apply_platt(scores: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """What a member that gave `scores` gives after `recalibrate(member, scale, offset)`."""
+    return (1 / (1 + np.exp(-(scale * logit(scores) + offset)))).astype("float32")
+
+
+def recalibrate(member: keras.Model, scale: np.ndarray, offset: np.ndarray) -> None:
+    """Makes `member`'s sigmoid output layer (text.output_layer, "kinds") give sigmoid(scale *
+    logit + offset) per kind, in place: its kernel's columns and its bias rescaled, the offset
+    added to the bias. The ensemble's members are loaded for it alone, so nothing else sees it."""
+    out = member.get_layer("kinds")
+    if not isinstance(out, layers.Dense) or out.activation is not keras.activations.sigmoid:
+        raise ValueError(
+            f"{member.name}: its output layer is not a sigmoid Dense layer, so its kinds cannot be "
+            "recalibrated one by one; train it with loss: sigmoid or set train_ensemble.calibrate: false"
+        )
+    kernel, bias = out.get_weights()
+    out.set_weights([kernel * scale.astype(kernel.dtype), (bias * scale + offset).astype(bias.dtype)])
+
+
+def fit(
+    scores: dict[str, np.ndarray],
+    k: np.ndarray,
+    threshold: float,
+    *,
+    weight_step: float,
+    calibrate: bool,
+    calibration_l2: float,
+) -> tuple[dict, dict, dict]:
+    """What train_ensemble fits on the members' validation scores `scores` against the fractions
+    `k`: with `calibrate`, each member's per-kind calibration (`platt`), then the weights of
+    the calibrated scores (`choose_weights`). Returns (weights, the validation figures of each
+    member as calibrated and of the mix, {member: (scale, offset)}, empty without `calibrate`).
+    The calibration is fitted on the very scores the figures come from, as the weights are, so
+    the figures lean optimistic; the test split says what holds."""
+    calibration = {name: platt(s, k, calibration_l2) for name, s in scores.items()} if calibrate else {}
+    adjusted = {name: apply_platt(s, *calibration[name]) if calibrate else s for name, s in scores.items()}
+    weights, figures = choose_weights(adjusted, k, threshold, weight_step)
+    return weights, figures, calibration
 
 
 def build(*, members: dict[str, keras.Model], weights: dict[str, float]) -> keras.Model:
