@@ -8,8 +8,7 @@ scores that `dvc repro train_tweets` saved.
     .venv/bin/python -m bench.calibration [L2 ...]     # default: 0 0.001 0.01 0.1
 
 Per-kind order across folds is not one transform, so the out-of-fold macro ROC-AUC drops a
-little by construction; the saved ensemble applies one transform per kind, which keeps each
-kind's ROC-AUC exactly.
+little by construction; the saved ensemble applies one transform per member and kind.
 """
 
 import sys

@@ -81,6 +81,9 @@ for kind, build in (("cnn", image_model), ("charcnn", text_model)):
             float(np.abs(a - b).max()) for a, b in zip(one.get_weights(), mirrored_model.get_weights(), strict=True)
         ),
         "weights_moved": max(float(np.abs(w).max()) for w in one.get_weights()),
+        "loaded_weight_difference": max(
+            float(np.abs(a - b).max()) for a, b in zip(loaded.get_weights(), mirrored_model.get_weights(), strict=True)
+        ),
         "loaded_prediction_difference": float(np.abs(predict(loaded) - predict(mirrored_model)).max()),
     }
 print("RESULT " + json.dumps(result))
@@ -101,4 +104,8 @@ def test_mirrored_training_on_two_cpu_devices_matches_one_device_and_saves_a_pla
         assert max(abs(a - b) for a, b in zip(r["loss_one"], r["loss_mirrored"], strict=True)) < LOSS_TOLERANCE
         assert r["loss_one"][1] != r["loss_one"][0]  # it trained
         assert r["max_weight_difference"] < WEIGHT_TOLERANCE
-        assert r["loaded_prediction_difference"] == 0.0
+        # The saved model holds exactly the trained weights; its predictions off the strategy's
+        # devices agree to float32 rounding (the AVX2 kernels of an AMD EPYC block the batch
+        # differently with two replicas: 1.5e-8 measured, where an Intel Xeon gave 0).
+        assert r["loaded_weight_difference"] == 0.0
+        assert r["loaded_prediction_difference"] < 1e-6
