@@ -1,5 +1,5 @@
 """train_ensemble: the trained tweet models -> data/models/ensemble.keras, their weighted mean
-(each member recalibrated per kind first, with `calibrate`), with the weights and the
+(each member recalibrated per kind first if `calibrate`), with the weights and the
 validation figures in metrics/train/ensemble/metrics.json. Trains no network: it reads the
 members' saved models and their validation scores from before the refit, and fits the
 calibration and the weights on those scores (pipeline.models.ensemble)."""

@@ -76,8 +76,8 @@ def mutate(good, dotted, value):
             "set lr_patience: 0 or schedule: plateau",
         ),
         (
-            "train_ensemble.calibrate",  # the default calibration_l2 is not 0
-            False,
+            "train_ensemble.calibration_l2",  # the default train_ensemble does not calibrate
+            0.01,
             "train_ensemble.calibration_l2: 0.01 is used only with calibrate: true, not false; "
             "set calibration_l2: 0 or calibrate: true",
         ),

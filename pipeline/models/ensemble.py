@@ -22,7 +22,7 @@ import itertools
 import keras
 import numpy as np
 from keras import layers
-from scipy import optimize
+from scipy import optimize, special
 
 from pipeline import params, tweet_evaluation
 from pipeline.models import text
@@ -59,8 +59,7 @@ def choose_weights(scores: dict[str, np.ndarray], k: np.ndarray, threshold: floa
 
 
 def logit(scores: np.ndarray) -> np.ndarray:
-    p = np.clip(scores.astype("float64"), _EPS, 1 - _EPS)
-    return np.log(p) - np.log1p(-p)
+    return special.logit(np.clip(scores.astype("float64"), _EPS, 1 - _EPS))
 
 
 def platt(scores: np.ndarray, k: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +78,7 @@ def platt(scores: np.ndarray, k: np.ndarray, l2: float) -> tuple[np.ndarray, np.
             u = w[0] * zj + w[1]
             # Binary cross-entropy on the logit u, in its stable form: log(1 + e^u) - y u.
             value = np.mean(np.logaddexp(0, u) - yj * u) + l2 * ((w[0] - 1) ** 2 + w[1] ** 2)
-            residual = 1 / (1 + np.exp(-u)) - yj
+            residual = special.expit(u) - yj
             grad = [np.mean(residual * zj) + 2 * l2 * (w[0] - 1), np.mean(residual) + 2 * l2 * w[1]]
             return value, np.array(grad)
 
@@ -89,7 +88,7 @@ def platt(scores: np.ndarray, k: np.ndarray, l2: float) -> tuple[np.ndarray, np.
 
 def apply_platt(scores: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """What a member that gave `scores` gives after `recalibrate(member, scale, offset)`."""
-    return (1 / (1 + np.exp(-(scale * logit(scores) + offset)))).astype("float32")
+    return special.expit(scale * logit(scores) + offset).astype("float32")
 
 
 def recalibrate(member: keras.Model, scale: np.ndarray, offset: np.ndarray) -> None:
