@@ -243,7 +243,7 @@ SCHEMA: dict[str, Any] = {
     },
     "baseline_text": {
         "max_features": Int(100, 10_000_000),
-        "alpha": Float(0.0, 1e6, lo_open=True),
+        "alpha_per_1000_tweets": Float(0.0, 1e6, lo_open=True),
         "with_val": Bool(),
     },
     "evaluate": {
