@@ -45,10 +45,11 @@ def validation(p: dict, per_1000: list[float]) -> None:
     threshold = params.load("evaluate")["roc_threshold"]
     (x, k), (x_val, k_val) = tweets.load_prepared("train"), tweets.load_prepared("val")
     for value in per_1000:
-        model = baseline_text.build(max_features=p["max_features"], alpha=value * len(x) / 1000)
+        alpha = baseline_text.penalty(value, len(x))
+        model = baseline_text.build(max_features=p["max_features"], alpha=alpha)
         scores = np.clip(model.fit(x, k).predict(x_val), 0.0, 1.0)
         found = figures(tweet_evaluation.text_metrics(k_val, scores, threshold))
-        print(f"RESULT alpha_per_1000_tweets {value} (alpha {value * len(x) / 1000:.3g}): {found}", flush=True)
+        print(f"RESULT alpha_per_1000_tweets {value} (alpha {alpha:.3g}): {found}", flush=True)
 
 
 def main() -> None:
@@ -67,7 +68,7 @@ def main() -> None:
     print("| ---: | ---: | ---: | ---: | --- | ---: | ---: |")
     for size in args.sizes:
         x, k = prepared(size, real, args.seed)
-        alpha = args.alpha if args.alpha is not None else p["alpha_per_1000_tweets"] * len(x) / 1000
+        alpha = args.alpha if args.alpha is not None else baseline_text.penalty(p["alpha_per_1000_tweets"], len(x))
         model = baseline_text.build(max_features=p["max_features"], alpha=alpha)
         vectorise, ridge = model.steps[0][1], model.steps[1][1]
         start = time.perf_counter()

@@ -27,6 +27,12 @@ def build(*, max_features: int, alpha: float):
     )
 
 
+def penalty(alpha_per_1000_tweets: float, tweets_fitted: int) -> float:
+    """scikit-learn's ridge alpha for that many tweets: a fixed alpha weighs less as the tweets
+    grow, and the solver's iterations grow with the ratio (bench/baseline_cost.py)."""
+    return alpha_per_1000_tweets * tweets_fitted / 1000
+
+
 def main() -> None:
     p = params.load("baseline_text")
     threshold = params.load("evaluate")["roc_threshold"]
@@ -34,9 +40,7 @@ def main() -> None:
     if p["with_val"]:
         x_val, k_val = tweets.load_prepared("val")
         x_train, k_train = np.concatenate([x_train, x_val]), np.concatenate([k_train, k_val])
-    # A penalty per tweet: a fixed one weighs less as the tweets grow, and the solver's
-    # iterations grow with the ratio (bench/baseline_cost.py).
-    model = build(max_features=p["max_features"], alpha=p["alpha_per_1000_tweets"] * len(x_train) / 1000)
+    model = build(max_features=p["max_features"], alpha=penalty(p["alpha_per_1000_tweets"], len(x_train)))
     model.fit(x_train, k_train)
     scores = np.clip(model.predict(x_test), 0.0, 1.0)
     ev.write_text_results("tfidf", k_test, scores, threshold)
