@@ -82,3 +82,26 @@ def test_the_growth_table_gives_each_stage_per_size_and_per_thousand_tweets():
     assert lines[0].startswith("| stage | 2,000 tweets (1,000 train) | 4,000 tweets (2,000 train)")
     assert "| `preprocess_tweets` | 4.0 s, 100 MiB | 8.0 s, 100 MiB | 2.00, 2.00 |" in lines
     assert "| `train_tweets rnn` train FLOPs | 1e+09 | 1e+09 | FLOPs per training tweet: 1.0 M, 0.5 M |" in lines
+
+
+def test_step_time_variants_are_the_groups_between_separators():
+    from bench import step_time
+
+    assert step_time.variants([]) == [[]]
+    assert step_time.variants(["epochs=2"]) == [["epochs=2"]]
+    assert step_time.variants(["--", "stem_filters=0", "--", "a=1", "b=2"]) == [[], ["stem_filters=0"], ["a=1", "b=2"]]
+
+
+def test_step_time_reports_the_fastest_and_median_round():
+    from bench import step_time
+
+    line = step_time.summary("train_cnn (params.yaml)", [0.2, 0.1, 0.4], 100, 6000)
+    assert "100 ms/step fastest, 200 median of 3 rounds at batch 100" in line
+    assert "0.10 min per epoch of 6,000 images" in line  # 60 steps of 0.1 s
+
+
+def test_step_time_refuses_variants_of_different_precisions():
+    from bench import step_time
+
+    with pytest.raises(SystemExit, match="different precisions"):
+        step_time.main(["cnn", "precision=float32", "--", "precision=mixed_bfloat16"])
