@@ -2,8 +2,11 @@
 split only; the test split is never read), to pick train_cnn's defaults.
 
     .venv/bin/python -m bench.cnn_choices precision=mixed_bfloat16 batch_norm=false epochs=20
+    .venv/bin/python -m bench.cnn_choices --train-images 48600
 
 Each argument overrides one key of params.yaml's train_cnn section (values parsed as YAML).
+`--train-images N` trains on the first N images of the (shuffled) training split: how accuracy
+grows with the images, e.g. what training on train + val (`with_val`) would bring.
 Prints per-epoch validation accuracy, the best and final, the final with flip test-time
 augmentation, and wall and CPU seconds of the fit.
 """
@@ -22,11 +25,18 @@ def main() -> None:
     from pipeline import fashion, flops, training
     from pipeline.models import cnn
 
-    p = stage_params("train_cnn", sys.argv[1:])
+    args = sys.argv[1:]
+    keep = None
+    if args[:1] == ["--train-images"]:
+        if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
+            raise SystemExit("--train-images: expected a positive number of images, e.g. --train-images 48600")
+        keep, args = int(args[1]), args[2:]
+    p = stage_params("train_cnn", args)
     print(p, flush=True)
     hardware.start("cnn_choices", p["precision"], p["distribute"])
     training.seed_everything(p["seed"])
     x_train, y_train = fashion.load("train")
+    x_train, y_train = x_train[:keep], y_train[:keep]
     x_val, y_val = fashion.load("val")
     model = cnn.from_params(p, len(x_train))
     hist, wall, cpu = timed_fit(

@@ -175,6 +175,7 @@ SCHEMA: dict[str, Any] = {
         "warmup": Float(0.0, 0.9),
         "weight_decay": DECAY,
         "label_smoothing": Float(0.0, 0.5),
+        "with_val": Bool(),
     },
     "train_transfer": {
         # A keras.applications class name, or "hub" to load `hub_handle` with tensorflow_hub.

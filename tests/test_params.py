@@ -83,6 +83,7 @@ def mutate(good, dotted, value):
         ),
         ("train_ensemble.calibration_l2", -0.1, "train_ensemble.calibration_l2: -0.1 is out of range; allowed from 0"),
         ("baseline_text.with_val", 1, "baseline_text.with_val: expected true or false, got 1"),
+        ("train_cnn.with_val", "yes", "train_cnn.with_val: expected true or false, got 'yes'"),
         ("train_charcnn.hidden_units", -1, "train_charcnn.hidden_units: -1 is out of range; allowed from 0"),
         ("train_charcnn.kernel_sizes", [3, "x"], "train_charcnn.kernel_sizes[1]: expected an integer"),
         ("train_charcnn.kernel_sizes", [], "expected a list of 1 to 8 items"),
