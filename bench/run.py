@@ -12,6 +12,10 @@ plots/ byte for byte. Prints a markdown table.
 With --keep DIR, the clone stays in DIR/repo and the results of the run from scratch (dvc.lock,
 metrics/, plots/, data/models/) in DIR/from-scratch, before the incremental experiment.
 
+With --config NAME, it times instead what `scripts/quick.sh NAME` runs: `dvc exp run` of the
+overrides in configs/NAME.yaml up to `summarize`, stage by stage (in the clone's workspace,
+not a --temp copy, so each stage's FLOPs can be read back).
+
 --isa caps TensorFlow's oneDNN kernels (ONEDNN_MAX_CPU_ISA) for every stage: `--isa AVX2` on a
 host with AVX-512 or AMX measures what a machine with AVX2 alone would do with its oneDNN
 kernels (TensorFlow's other kernels still use the host's full instruction set). The results
@@ -135,11 +139,48 @@ def stage_flops(repo: Path, stage: str) -> str:
     return " + ".join(f"{found[key]:.3g} ({key.split('_')[0]})" for key in keys if key in found)
 
 
+def quick_command(config: str, repo: Path) -> list[str]:
+    """What scripts/quick.sh CONFIG runs (without --temp): the named set's overrides as one
+    `dvc exp run` up to the summary."""
+    path = repo / "configs" / f"{config}.yaml"
+    if not path.is_file():
+        sys.exit(f"--config {config}: {path.relative_to(repo)}: no such file")
+    sets = subprocess.run(
+        [sys.executable, "-m", "pipeline.params", "--overrides", str(path)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return ["dvc", "exp", "run", "-n", config, *sets, "summarize"]
+
+
+def named_set_table(config: str, repo: Path, env: dict, machine: str, precision: str, isa: str | None) -> str:
+    """A named set's experiment, timed stage by stage, as a markdown table."""
+    command = quick_command(config, repo)
+    total, total_rss, rows = run_dvc(command, repo, env)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "\n".join(
+        [
+            f"Measured {when} on {machine}, {platform.system()}"
+            + (f", ONEDNN_MAX_CPU_ISA={isa}" if isa else "")
+            + f"; train_cnn precision {precision}; commit {head.stdout.strip()}; configs/{config}.yaml",
+            "",
+            "| step | wall time | peak memory | FLOPs |",
+            "| --- | ---: | ---: | ---: |",
+            *[f"| `{name}` | {wall:.1f} s | {rss:.0f} MiB | {stage_flops(repo, name)} |" for name, wall, rss in rows],
+            f"| **`{' '.join(command[:4])} ... summarize`** | **{total:.0f} s** | {total_rss:.0f} MiB | |",
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--keep", type=Path, help="clone here and keep it (default: a temp dir)")
     parser.add_argument("--isa", help="ONEDNN_MAX_CPU_ISA for every stage, e.g. AVX2")
     parser.add_argument("--no-incremental", action="store_true", help="skip the incremental `dvc exp run`")
+    parser.add_argument("--config", help="time `scripts/quick.sh CONFIG`'s experiment (configs/CONFIG.yaml) instead")
     args = parser.parse_args()
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     if args.isa:
@@ -153,6 +194,11 @@ def main() -> None:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     for key, value in (("user.email", "bench@example.com"), ("user.name", "bench")):
         subprocess.run(["git", "config", key, value], cwd=repo, check=True)
+    if args.config:
+        print(named_set_table(args.config, repo, env, machine, precision, args.isa))
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     # -f: the clone has no models and an empty cache, but the outputs kept in git (metrics,
     # plots) would let DVC skip a stage whose inputs come out as dvc.lock records them.
     total, total_rss, rows = run_dvc(["dvc", "repro", "-f"], repo, env)

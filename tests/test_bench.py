@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from bench import run
+from tests.conftest import ROOT
 
 STAND_IN = f"""
 echo "Running stage 'small':"
@@ -105,3 +106,13 @@ def test_step_time_refuses_variants_of_different_precisions():
 
     with pytest.raises(SystemExit, match="different precisions"):
         step_time.main(["cnn", "precision=float32", "--", "precision=mixed_bfloat16"])
+
+
+def test_a_named_set_is_timed_as_quick_sh_runs_it():
+    command = run.quick_command("quick", ROOT)
+    assert command[:5] == ["dvc", "exp", "run", "-n", "quick"] and command[-1] == "summarize"
+    sets = command[5:-1]
+    assert sets[0::2] == ["-S"] * (len(sets) // 2)
+    assert "preprocess.fashion.max_train=3000" in sets and "train_cnn.epochs=2" in sets
+    with pytest.raises(SystemExit, match="--config nosuch: configs/nosuch.yaml: no such file"):
+        run.quick_command("nosuch", ROOT)
