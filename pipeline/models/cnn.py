@@ -13,7 +13,7 @@ named where it is used:
   (`pool_first: false`: every convolution of a block at full resolution, pooling last) costs
   about twice as much for the same widths.
 - Batch normalisation after the pooling (`batch_norm`), without a learned scale (airbench: the
-  next convolution can scale), then GELU (`activation`): it lets a high learning rate train a
+  next convolution can scale), then the `activation`: it lets a high learning rate train a
   six-convolution network in a few epochs.
 - The widths double as the resolution halves (28 -> 14 -> 7 -> 3), so each block costs about
   the same; convolutions are nearly all of the arithmetic.
