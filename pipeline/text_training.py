@@ -14,8 +14,10 @@ replicas.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -112,6 +114,20 @@ def bucketed(texts, targets, batch_size: int, seed: int, bucket: int) -> tf.data
     return tf.data.Dataset.from_generator(batches, output_signature=spec)
 
 
+@contextlib.contextmanager
+def generator_epochs():
+    """Around a fit on `bucketed` batches. They come from a generator, whose length Keras 3.15
+    learns by running out of data at the end of each epoch, and it then warns "Your input ran
+    out of data; interrupting training" every epoch, though nothing is wrong (the warning is
+    dropped upstream when no steps_per_epoch is set, keras-team/keras#23360). Stating the length
+    instead (tf.data's assert_cardinality) silences it too, but then Keras starts one more
+    iterator per epoch, and each start draws the next epoch's order: the batches of every epoch
+    after the first, and the trained models, changed."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        yield
+
+
 class Seen:
     """The tweets a training dataset has handed out, and the sum of their padded lengths (a
     batch's ids are padded to its longest tweet, and that is what the model computes over):
@@ -192,14 +208,16 @@ def fit(
             else ()
         ),
     )
-    history = core.fit(
-        dataset(*train_targets(train, p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]),
-        validation_data=dataset(*train_targets(val, p), p["batch_size"], vectorize=vectorize),
-        epochs=p["epochs"],
-        callbacks=callbacks,
-        shuffle=False,  # the dataset shuffles itself, seeded
-        verbose=2,
-    )
+    batches = dataset(*train_targets(train, p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"])
+    with generator_epochs():
+        history = core.fit(
+            batches,
+            validation_data=dataset(*train_targets(val, p), p["batch_size"], vectorize=vectorize),
+            epochs=p["epochs"],
+            callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself, seeded
+            verbose=2,
+        )
     # The model holds the weights of early stopping's best epoch, or of the last one without it.
     stopping = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
     kept = stopping[0].best_epoch + 1 if stopping else len(history.epoch)
@@ -223,13 +241,17 @@ def refit(
         callbacks = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks]
     else:
         compile_model(core, p["loss"], learning_rate(p, len(texts)))
-    core.fit(
-        dataset(*train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]),
-        epochs=len(learning_rates),
-        callbacks=list(callbacks),
-        shuffle=False,
-        verbose=2,
+    batches = dataset(
+        *train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]
     )
+    with generator_epochs():
+        core.fit(
+            batches,
+            epochs=len(learning_rates),
+            callbacks=list(callbacks),
+            shuffle=False,
+            verbose=2,
+        )
     return model
 
 

@@ -1,4 +1,5 @@
 import json
+import warnings
 from pathlib import Path
 
 import keras
@@ -404,3 +405,16 @@ def test_length_sorted_batches_hold_similar_lengths_each_epoch_another_order_and
         t.numpy()[0, 0].decode() for t, _ in text_training.dataset(texts, np.zeros((12, 15), "float32"), 2, 0, bucket=3)
     ]
     assert again == first  # seeded: the same order on every run
+
+
+def test_fit_and_refit_on_length_sorted_batches_print_no_warning_each_epoch(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    training.seed_everything(0)
+    texts, k = data
+    p = {**FIT, "epochs": 2, "lr_patience": 0, "length_sorted_batches": 2}
+    train, val = (texts[:40], k[:40]), (texts[40:], k[40:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # Keras's "Your input ran out of data" is one
+        learning_rates, _ = text_training.fit(BUILDERS["charcnn"](texts, "sigmoid"), "tiny", p, train, val, 0.5)
+        text_training.refit(lambda t, q: BUILDERS["charcnn"](t, q["loss"]), p, train, val, learning_rates)
+    assert len(learning_rates) == 2
