@@ -18,6 +18,18 @@ from dvclive.utils import standardize_metric_name
 
 from pipeline import files, outputs
 
+STEPS_PER_EXECUTION = 8
+
+
+def steps_per_execution() -> int:
+    """Training steps per call of Keras's compiled step function, for `compile`: the same steps
+    in the same order, so the same weights, with Keras's per-step Python work once per
+    STEPS_PER_EXECUTION steps, several percent of a small model's step on a CPU. Batch-level
+    callbacks then see every STEPS_PER_EXECUTION-th step; the training callbacks here act per
+    epoch. One step per call when the active strategy has several replicas: Keras 3's multi-step
+    loop fails under MirroredStrategy (keras-team/keras#19246)."""
+    return STEPS_PER_EXECUTION if tf.distribute.get_strategy().num_replicas_in_sync == 1 else 1
+
 
 def seed_everything(seed: int) -> None:
     """Same seed, same data, same machine: bit-identical weights and metrics."""

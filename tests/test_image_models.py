@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from pipeline import fashion, image_evaluation, training
 from pipeline.models import autoencoder, cnn, transfer
+from pipeline.models.layers import FusedBatchNormalization
 from tests.conftest import SHARED_DATA
 from tests.tiny import architecture, section, small_application
 
@@ -57,6 +58,8 @@ def test_cnn_shapes_and_training(images):
     assert model.output_shape == (None, 10)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 1 + 6 and all(c.padding == "same" and c.strides == (1, 1) for c in convs)  # stem + blocks
+    norms = [layer for layer in model.layers if "Normalization" in type(layer).__name__]
+    assert len(norms) == len(convs) and all(type(n) is FusedBatchNormalization for n in norms)
     cnn.compile_model(
         model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.1, steps=10
     )
@@ -109,6 +112,66 @@ def test_cnn_in_mixed_bfloat16(tmp_path, images, bfloat16_policy):
     np.testing.assert_array_equal(training.load(tmp_path / "cnn.keras").predict(x[:4], verbose=0), probs)
 
 
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_fused_batch_norm_computes_what_keras_batch_norm_does(policy):
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        x = tf.constant(np.random.default_rng(0).normal(2, 3, (8, 5, 5, 4)), tf.float32)
+        fused, plain = (
+            FusedBatchNormalization(scale=False, momentum=0.9),
+            keras.layers.BatchNormalization(scale=False, momentum=0.9),
+        )
+        for layer in (fused, plain):
+            layer.build(x.shape)
+            layer.beta.assign([0.0, 0.1, 0.2, 0.3])
+        grads = []
+        for layer in (fused, plain):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = layer(x, training=True)
+                out32 = tf.cast(out, tf.float32)
+                loss = tf.reduce_sum(out32**2 * [0.0, 1.0, 2.0, 3.0]) + tf.reduce_sum(out32)
+            grads.append((out, *tape.gradient(loss, [x, layer.beta])))
+        (out, dx, dbeta), (want, want_dx, want_dbeta) = grads
+        assert out.dtype == want.dtype == fused.compute_dtype
+        tol = 1e-5 if policy == "float32" else 2e-2
+        np.testing.assert_allclose(np.float32(out), np.float32(want), atol=tol)
+        np.testing.assert_allclose(np.float32(dx), np.float32(want_dx), atol=tol * 10)
+        np.testing.assert_allclose(np.float32(dbeta), np.float32(want_dbeta), atol=tol * 100)
+        np.testing.assert_allclose(fused.moving_mean.numpy(), plain.moving_mean.numpy(), atol=1e-6)
+        n = 8 * 5 * 5  # values per channel: the fused kernel keeps the unbiased variance, as tf.keras 2 did
+        batch_variance = (plain.moving_variance.numpy() - 0.9) / 0.1  # from the initial 1 with momentum 0.9
+        np.testing.assert_allclose(fused.moving_variance.numpy(), 0.9 + 0.1 * batch_variance * n / (n - 1), rtol=1e-5)
+        plain.moving_variance.assign(fused.moving_variance)
+        np.testing.assert_allclose(np.float32(fused(x)), np.float32(plain(x)), atol=tol)  # inference: moving statistics
+        frozen = FusedBatchNormalization(scale=False, trainable=False)
+        frozen.build(x.shape)
+        frozen(x, training=True)
+        assert frozen.moving_mean.numpy().tolist() == [0.0] * 4  # a frozen layer keeps its statistics
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shape", "says"),
+    [
+        ({"renorm": True}, (2, 4, 4, 3), "renorm"),
+        ({"synchronized": True}, (2, 4, 4, 3), "synchronized"),
+        ({"axis": 1}, (2, 4, 4, 3), "axis"),
+        ({}, (2, 3), "4-D"),
+    ],
+)
+def test_fused_batch_norm_refuses_what_its_kernel_cannot_compute(kwargs, shape, says):
+    with pytest.raises(ValueError, match=says):
+        FusedBatchNormalization(**kwargs).build(shape)
+
+
+def test_fused_batch_norm_refuses_a_mask():
+    layer = FusedBatchNormalization()
+    with pytest.raises(ValueError, match="no mask"):
+        layer(tf.zeros((2, 4, 4, 3)), mask=tf.ones((2, 4, 4)))
+
+
 def test_same_seed_same_weights(images):
     x, y = images
     runs = []
@@ -126,6 +189,22 @@ def test_same_seed_same_weights(images):
         model.fit(x, keras.utils.to_categorical(y, 10), epochs=1, batch_size=8, verbose=0)
         runs.append(model.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
+
+
+def test_image_models_run_several_steps_per_call_with_the_weights_of_one(images):
+    x, y = images
+    p = section("train_cnn", filters=[4, 8], convs_per_block=[1, 1], epochs=2, batch_size=8)
+    weights = []
+    for steps in (1, training.STEPS_PER_EXECUTION):
+        training.seed_everything(5)
+        model = cnn.from_params(p, len(x))  # batch norm, random flips: state that steps carry over
+        assert model.steps_per_execution == training.STEPS_PER_EXECUTION
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=steps)
+        model.fit(x, keras.utils.to_categorical(y, 10), epochs=2, batch_size=8, verbose=0)
+        weights.append(model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))
+    assert autoencoder.from_params(section("train_ae"), len(x)).steps_per_execution == training.STEPS_PER_EXECUTION
+    assert transfer.head_from_params(section("train_transfer"), 8).steps_per_execution == training.STEPS_PER_EXECUTION
 
 
 def fit_head(features, head, x, y, epochs=3):

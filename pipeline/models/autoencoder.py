@@ -18,6 +18,8 @@ import math
 import keras
 from keras import layers
 
+from pipeline import training
+
 
 def build(*, filters: list[int], code_size: int) -> keras.Model:
     if len(filters) > 2:
@@ -48,5 +50,7 @@ def from_params(p: dict, n_train: int) -> keras.Model:
     model = build(filters=p["filters"], code_size=p["code_size"])
     steps = p["epochs"] * math.ceil(n_train / p["batch_size"])
     schedule = keras.optimizers.schedules.CosineDecay(p["learning_rate"], decay_steps=max(steps, 1))
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule), loss="mse", steps_per_execution=training.steps_per_execution()
+    )
     return model

@@ -14,7 +14,8 @@ named where it is used:
   about twice as much for the same widths.
 - Batch normalisation after the pooling (`batch_norm`), without a learned scale (airbench: the
   next convolution can scale), then the `activation`: it lets a high learning rate train a
-  six-convolution network in a few epochs.
+  six-convolution network in a few epochs. TensorFlow's fused kernel computes it
+  (`FusedBatchNormalization`): Keras 3's layer is a chain of element-wise passes over each map.
 - The widths double as the resolution halves (28 -> 14 -> 7 -> 3), so each block costs about
   the same; convolutions are nearly all of the arithmetic.
 - The head (`head`): the last 3x3 map flattened, so the classifier knows where a feature is
@@ -43,7 +44,7 @@ import keras
 from keras import layers
 
 from pipeline import params, training
-from pipeline.models.layers import FlipLeftRight
+from pipeline.models.layers import FlipLeftRight, FusedBatchNormalization
 
 
 def build(
@@ -82,7 +83,7 @@ def build(
 
     def norm_act(x):
         if batch_norm:
-            x = layers.BatchNormalization(scale=False, momentum=0.9)(x)
+            x = FusedBatchNormalization(scale=False, momentum=0.9)(x)
         return layers.Activation(activation)(x)
 
     if stem_filters:
@@ -143,6 +144,7 @@ def compile_model(
         optimizer=opt,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
+        steps_per_execution=training.steps_per_execution(),
     )
 
 

@@ -21,6 +21,61 @@ class FlipLeftRight(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="pipeline")
+class FusedBatchNormalization(layers.BatchNormalization):
+    """Keras's BatchNormalization over the channels of NHWC feature maps, computed by
+    TensorFlow's fused kernels: one op for the batch statistics, the normalisation and the
+    offset, one for their gradient, where Keras 3 runs a chain of element-wise ops that each
+    pass over the whole map (tf.keras 2 used these kernels too). Same weights and config as
+    the Keras layer; the moving variance is the batch's unbiased variance, as in tf.keras 2.
+
+    Only what the fused kernels compute is accepted: 4-D inputs normalised over the last axis,
+    no renorm, no mask, no cross-replica synchronisation.
+    """
+
+    def __init__(self, **kwargs):
+        unsupported = [k for k in ("renorm", "synchronized") if kwargs.get(k)]
+        if kwargs.get("axis", -1) not in (-1, 3):
+            unsupported.append("axis")
+        if unsupported:
+            raise ValueError(
+                f"FusedBatchNormalization does not support {', '.join(unsupported)}: "
+                "use keras.layers.BatchNormalization for those"
+            )
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"FusedBatchNormalization normalises 4-D NHWC feature maps, got shape {input_shape}: "
+                "use keras.layers.BatchNormalization for other ranks"
+            )
+        super().build(input_shape)
+
+    def call(self, inputs, training=None, mask=None):
+        if mask is not None:
+            raise ValueError("FusedBatchNormalization takes no mask: use keras.layers.BatchNormalization")
+        ones = tf.ones_like(self.moving_mean)
+        scale = self.gamma if self.scale else ones
+        offset = self.beta if self.center else ones * 0
+        train = bool(training) and self.trainable
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs,
+            scale,
+            offset,
+            mean=self.moving_mean,
+            variance=self.moving_variance,
+            epsilon=self.epsilon,
+            is_training=train,
+            # The kernel updates the moving statistics itself: old * momentum + batch * (1 - momentum).
+            exponential_avg_factor=1 - self.momentum if train else 1.0,
+        )
+        if train:
+            self.moving_mean.assign(mean)
+            self.moving_variance.assign(variance)
+        return ops.cast(outputs, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="pipeline")
 class HubFeatures(keras.layers.Layer):
     """A TF-Hub image feature vector (float RGB in [0, 1] -> features) as a frozen Keras 3 layer.
 

@@ -15,6 +15,7 @@ import inspect
 import keras
 from keras import layers
 
+from pipeline import training
 from pipeline.models.layers import HubFeatures
 
 # Per-channel statistics that keras.applications' preprocess_input uses for each mode.
@@ -122,5 +123,6 @@ def head_from_params(p: dict, n_features: int) -> keras.Model:
         optimizer=keras.optimizers.Adam(p["learning_rate"]),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=training.steps_per_execution(),
     )
     return head
