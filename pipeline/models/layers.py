@@ -56,10 +56,12 @@ class FusedBatchNormalization(layers.BatchNormalization):
             raise ValueError("FusedBatchNormalization takes no mask: use keras.layers.BatchNormalization")
         ones = tf.ones_like(self.moving_mean)
         scale = self.gamma if self.scale else ones
-        offset = self.beta if self.center else ones * 0
+        offset = self.beta if self.center else tf.zeros_like(self.moving_mean)
         train = bool(training) and self.trainable
         outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-            inputs,
+            # In float32 under mixed precision too, as Keras's layer computes: bfloat16 moments
+            # lose digits, and oneDNN's bfloat16 kernels took longer than the casts around these.
+            ops.cast(inputs, "float32"),
             scale,
             offset,
             mean=self.moving_mean,
