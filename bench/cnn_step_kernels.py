@@ -5,16 +5,16 @@ function in place of training.STEPS_PER_EXECUTION.
 
     ONEDNN_MAX_CPU_ISA=AVX2 .venv/bin/python -m bench.cnn_step_kernels [KEY=VALUE ...]
 
-KEY=VALUE overrides train_cnn's params as in bench.step_time, whose rounds this shares: rounds of
-32 batches (a multiple of the steps per call) of the real training split, after one warm-up
-round each, variant after variant, so every variant goes through the same minutes of a noisy
-host; each prints its fastest and median round.
+KEY=VALUE overrides train_cnn's params as in bench.step_time, whose rounds (`step_time.rounds`)
+this shares: rounds of 32 batches (a multiple of the steps per call) of the real training split,
+after one warm-up round each, variant after variant, so every variant goes through the same
+minutes of a noisy host; each prints its fastest and median round.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
-import time
 
 from bench import stage_params, step_time
 from pipeline import hardware, quiet_start
@@ -45,22 +45,16 @@ def main(argv: list[str]) -> None:
             training.STEPS_PER_EXECUTION,
         ),
     }
-    models = {}
+    fits = {}
     try:
         for name, (norm, steps) in variants.items():
             cnn.FusedBatchNormalization = norm  # what cnn.build calls for each batch norm
             model = cnn.from_params(p, len(x_all))
             model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=steps)
-            model.fit(x, y, batch_size=bs, epochs=1, verbose=0)  # traces the step: not timed
-            models[name] = model
+            fits[name] = functools.partial(model.fit, x, y, batch_size=bs, epochs=1, verbose=0)
+        times = dict(zip(fits, step_time.rounds(list(fits.values()), STEPS), strict=True))
     finally:
         cnn.FusedBatchNormalization = fused
-    times: dict[str, list[float]] = {name: [] for name in models}
-    for _ in range(step_time.ROUNDS):
-        for name, model in models.items():
-            start = time.perf_counter()
-            model.fit(x, y, batch_size=bs, epochs=1, verbose=0)
-            times[name].append((time.perf_counter() - start) / STEPS)
     for name, spent in times.items():
         print(step_time.summary(f"train_cnn, {name} [{policy}]", spent, bs, len(x_all)))
 

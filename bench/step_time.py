@@ -18,6 +18,7 @@ Each variant prints its fastest round (the machine's speed when nothing slowed i
 
 from __future__ import annotations
 
+import functools
 import statistics
 import sys
 import time
@@ -49,6 +50,20 @@ def summary(label: str, step_seconds: list[float], batch_size: int, n_epoch: int
     )
 
 
+def rounds(fits: list, steps: int) -> list[list[float]]:
+    """Seconds per step of each `fits` callable (one fit of `steps` batches): each run once
+    untimed (it traces the step), then ROUNDS rounds of all of them in turn."""
+    for fit in fits:
+        fit()
+    times: list[list[float]] = [[] for _ in fits]
+    for _ in range(ROUNDS):
+        for fit, spent in zip(fits, times, strict=True):
+            start = time.perf_counter()
+            fit()
+            spent.append((time.perf_counter() - start) / steps)
+    return times
+
+
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in ("cnn", "ae"):
         sys.exit("usage: python -m bench.step_time {cnn,ae} [KEY=VALUE ...] [-- KEY=VALUE ...]...")
@@ -67,7 +82,7 @@ def main(argv: list[str]) -> None:
     policy = keras.mixed_precision.global_policy().name
     training.seed_everything(ps[0]["seed"])
     x_all, y_all = fashion.load("train")
-    runs = []
+    fits = []
     for p in ps:
         bs = p["batch_size"]
         x, y = x_all[: bs * STEPS], y_all[: bs * STEPS]
@@ -75,14 +90,8 @@ def main(argv: list[str]) -> None:
             model, target = cnn.from_params(p, len(x_all)), keras.utils.to_categorical(y, 10)
         else:
             model, target = autoencoder.from_params(p, len(x_all)), fashion.scaled(x)
-        model.fit(x, target, batch_size=bs, epochs=1, verbose=0)  # traces the step: not timed
-        runs.append((model, x, target, bs))
-    times: list[list[float]] = [[] for _ in ps]
-    for _ in range(ROUNDS):
-        for (model, x, target, bs), spent in zip(runs, times, strict=True):
-            start = time.perf_counter()
-            model.fit(x, target, batch_size=bs, epochs=1, verbose=0)
-            spent.append((time.perf_counter() - start) / STEPS)
+        fits.append(functools.partial(model.fit, x, target, batch_size=bs, epochs=1, verbose=0))
+    times = rounds(fits, STEPS)
     for group, p, spent in zip(groups, ps, times, strict=True):
         print(summary(f"{section} {' '.join(group) or '(params.yaml)'} [{policy}]", spent, p["batch_size"], len(x_all)))
 

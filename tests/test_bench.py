@@ -101,6 +101,16 @@ def test_step_time_reports_the_fastest_and_median_round():
     assert "0.10 min per epoch of 6,000 images" in line  # 60 steps of 0.1 s
 
 
+def test_step_time_rounds_warm_each_variant_up_then_alternate(monkeypatch):
+    from bench import step_time
+
+    monkeypatch.setattr(step_time, "ROUNDS", 2)
+    calls = []
+    times = step_time.rounds([lambda: calls.append("a"), lambda: calls.append("b")], 32)
+    assert calls == ["a", "b", "a", "b", "a", "b"]  # one untimed run each, then rounds in turn
+    assert [len(t) for t in times] == [2, 2] and all(v >= 0 for t in times for v in t)
+
+
 def test_step_time_refuses_variants_of_different_precisions():
     from bench import step_time
 
