@@ -113,6 +113,7 @@ PATIENCE = Int(0, 1000)
 TEXT_LOSS = Choice(("softmax", "sigmoid"))
 TEXT_MONITOR = Choice(("val_loss", "val_auc_micro"))  # pipeline.text_training.MONITOR_MODE
 TEXT_SCHEDULE = Choice(("plateau", "one_cycle"))  # pipeline.text_training.learning_rate
+TEXT_OPTIMIZER = Choice(("adam", "lazy_adam"))  # pipeline.text_training.OPTIMIZERS
 
 SCHEMA: dict[str, Any] = {
     "base": {
@@ -215,6 +216,7 @@ SCHEMA: dict[str, Any] = {
         "schedule": TEXT_SCHEDULE,
         "lr_patience": PATIENCE,
         "warmup": Float(0.0, 0.9),
+        "optimizer": TEXT_OPTIMIZER,
         "refit": Bool(),
     },
     "train_charcnn": {
@@ -234,6 +236,7 @@ SCHEMA: dict[str, Any] = {
         "schedule": TEXT_SCHEDULE,
         "lr_patience": PATIENCE,
         "warmup": Float(0.0, 0.9),
+        "optimizer": TEXT_OPTIMIZER,
         "refit": Bool(),
     },
     "train_ensemble": {

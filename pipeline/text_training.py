@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline import files, flops, hardware, outputs, params, training, tweet_evaluation, tweets
+from pipeline import files, flops, hardware, optimizers, outputs, params, training, tweet_evaluation, tweets
 from pipeline.models.text import as_strings, split
 
 
@@ -35,10 +35,14 @@ def loss_fn(loss: str) -> keras.losses.Loss:
     raise ValueError(f"loss: got {loss!r}, allowed values: softmax, sigmoid")
 
 
-def compile_model(model: keras.Model, loss: str, learning_rate) -> None:
-    """Adam at `learning_rate`: a number, or a schedule of the steps (learning_rate below)."""
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "lazy_adam": optimizers.LazyAdam}
+
+
+def compile_model(model: keras.Model, loss: str, learning_rate, optimizer: str) -> None:
+    """`optimizer` (a key of OPTIMIZERS) at `learning_rate`: a number, or a schedule of the steps
+    (learning_rate below)."""
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=OPTIMIZERS[optimizer](learning_rate),
         loss=loss_fn(loss),
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
@@ -193,7 +197,7 @@ def fit(
     mode = MONITOR_MODE[p["monitor"]]
     seen = Seen() if seen is None else seen
     vectorize, core = split(model)
-    compile_model(core, p["loss"], learning_rate(p, len(train[0])))
+    compile_model(core, p["loss"], learning_rate(p, len(train[0])), p["optimizer"])
     cost = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype)
     callbacks = training.callbacks(
         name,
@@ -237,10 +241,10 @@ def refit(
     model = build(texts, p)
     vectorize, core = split(model)
     if p["schedule"] == "plateau":
-        compile_model(core, p["loss"], learning_rates[0])
+        compile_model(core, p["loss"], learning_rates[0], p["optimizer"])
         callbacks = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks]
     else:
-        compile_model(core, p["loss"], learning_rate(p, len(texts)))
+        compile_model(core, p["loss"], learning_rate(p, len(texts)), p["optimizer"])
     batches = dataset(
         *train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]
     )

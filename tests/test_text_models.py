@@ -53,7 +53,7 @@ def test_builds_trains_and_outputs_per_loss(data, name, loss):
     texts, k = data
     model = BUILDERS[name](texts, loss)
     assert model.output_shape == (None, 15)
-    text_training.compile_model(model, loss, 0.01)
+    text_training.compile_model(model, loss, 0.01, "adam")
     ds = text_training.dataset(texts, tweets.targets(k, loss), 16, shuffle_seed=0)
     hist = model.fit(ds, epochs=4, shuffle=False, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
@@ -83,7 +83,7 @@ def test_saved_model_takes_raw_strings(tmp_path, data, name):
     training.seed_everything(0)
     texts, k = data
     model = BUILDERS[name](texts, "sigmoid")
-    text_training.compile_model(model, "sigmoid", 0.01)
+    text_training.compile_model(model, "sigmoid", 0.01, "adam")
     model.fit(text_training.dataset(texts, k, 16), epochs=1, shuffle=False, verbose=0)
     path = tmp_path / f"{name}.keras"
     model.save(path)
@@ -188,7 +188,7 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     model = BUILDERS["charcnn"](texts, "sigmoid")
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
          "patience": 1, "monitor": "val_auc_micro", "schedule": "plateau", "lr_patience": 0, "warmup": 0.0,
-         "length_sorted_batches": 0}  # fmt: skip
+         "length_sorted_batches": 0, "optimizer": "adam"}  # fmt: skip
     learning_rates, _ = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
     history = logged(tmp_path, "auc_micro")
     assert learning_rates == [0.01] * (history.index(max(history)) + 1)
@@ -233,7 +233,7 @@ def test_every_allowed_monitor_has_a_direction():
 
 FIT = {"loss": "sigmoid", "learning_rate": 0.1, "batch_size": 16, "seed": 0, "epochs": 8,
        "patience": 0, "monitor": "val_loss", "schedule": "plateau", "lr_patience": 1, "warmup": 0.0,
-       "length_sorted_batches": 0}  # fmt: skip
+       "length_sorted_batches": 0, "optimizer": "adam"}  # fmt: skip
 
 
 @pytest.mark.parametrize("monitor", ["val_loss", "val_auc_micro"])
@@ -377,7 +377,7 @@ def test_fitting_on_ids_gives_the_model_fitting_on_strings_gives(data, name):
         model = BUILDERS[name](texts, "sigmoid")
         vectorize, core = text.split(model)
         fitted = core if on_ids else model
-        text_training.compile_model(fitted, "sigmoid", 0.01)
+        text_training.compile_model(fitted, "sigmoid", 0.01, "adam")
         batches = text_training.dataset(texts, k, 16, shuffle_seed=0, vectorize=vectorize if on_ids else None)
         fitted.fit(batches, epochs=2, shuffle=False, verbose=0)
         return model
