@@ -1,17 +1,20 @@
-"""Time of one training step of train_cnn or train_ae on this machine, for one variant or several
-side by side, and what an epoch of the full training split would cost at that rate: a quick way
-to size a model for a CPU class.
+"""Time of one training step of train_cnn, train_ae, train_rnn or train_charcnn on this machine,
+for one variant or several side by side, and what an epoch of the full training split would cost
+at that rate: a quick way to size a model for a CPU class.
 
     .venv/bin/python -m bench.step_time cnn [KEY=VALUE ...]
     .venv/bin/python -m bench.step_time cnn -- stem_filters=0 -- batch_norm=false   (defaults first)
     ONEDNN_MAX_CPU_ISA=AVX2 .venv/bin/python -m bench.step_time cnn filters=[48,96,192]
+    ONEDNN_MAX_CPU_ISA=AVX2 .venv/bin/python -m bench.step_time rnn -- optimizer=adam
 
 Each `--`-separated group of KEY=VALUE arguments is one variant: params.yaml's section with those
 overrides (values parsed as YAML, nested keys with dots; an empty group is the defaults).
 `precision` goes through the same `auto` choice as the stage, once per process, so the variants
 must share it. Uses the first batches of the real training split (data/prepared/fashion; run `dvc
-repro preprocess_fashion` first). Rounds of STEPS batches, after one warm-up round each, run in
-turn, variant after variant, ROUNDS times: on a shared 2-core VM the same step can take twice as
+repro preprocess_fashion` first), or of the training tweets (data/prepared/tweets), batched and
+turned into ids as the stage does, then cached: the rounds time the model, not the input
+pipeline. Rounds of STEPS batches, after one warm-up round each, run in turn, variant after
+variant, ROUNDS times: on a shared 2-core VM the same step can take twice as
 long from one minute to the next, and alternating puts every variant through the same minutes.
 Each variant prints its fastest round (the machine's speed when nothing slowed it) and its median.
 """
@@ -45,7 +48,7 @@ def summary(label: str, step_seconds: list[float], batch_size: int, n_epoch: int
     fastest, median = min(step_seconds), statistics.median(step_seconds)
     return (
         f"{label}: {fastest * 1000:.0f} ms/step fastest, {median * 1000:.0f} median of {len(step_seconds)} rounds "
-        f"at batch {batch_size}; {fastest * n_epoch / batch_size / 60:.2f} min per epoch of {n_epoch:,} images "
+        f"at batch {batch_size}; {fastest * n_epoch / batch_size / 60:.2f} min per epoch of {n_epoch:,} examples "
         "at the fastest"
     )
 
@@ -65,8 +68,8 @@ def rounds(fits: list, steps: int) -> list[list[float]]:
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in ("cnn", "ae"):
-        sys.exit("usage: python -m bench.step_time {cnn,ae} [KEY=VALUE ...] [-- KEY=VALUE ...]...")
+    if not argv or argv[0] not in MODELS:
+        sys.exit(f"usage: python -m bench.step_time {{{','.join(MODELS)}}} [KEY=VALUE ...] [-- KEY=VALUE ...]...")
     section = f"train_{argv[0]}"
     groups = variants(argv[1:])
     ps = [stage_params(section, group) for group in groups]
@@ -75,25 +78,59 @@ def main(argv: list[str]) -> None:
     quiet_start.tensorflow()
     import keras
 
-    from pipeline import fashion, training
-    from pipeline.models import autoencoder, cnn
+    from pipeline import training
 
     hardware.start(f"step_time {section}", ps[0].get("precision"))
     policy = keras.mixed_precision.global_policy().name
     training.seed_everything(ps[0]["seed"])
-    x_all, y_all = fashion.load("train")
-    fits = []
+    fits, n_train = [], 0
     for p in ps:
-        bs = p["batch_size"]
-        x, y = x_all[: bs * STEPS], y_all[: bs * STEPS]
-        if argv[0] == "cnn":
-            model, target = cnn.from_params(p, len(x_all)), keras.utils.to_categorical(y, 10)
-        else:
-            model, target = autoencoder.from_params(p, len(x_all)), fashion.scaled(x)
-        fits.append(functools.partial(model.fit, x, target, batch_size=bs, epochs=1, verbose=0))
+        fit, n_train = MODELS[argv[0]](p)
+        fits.append(fit)
     times = rounds(fits, STEPS)
     for group, p, spent in zip(groups, ps, times, strict=True):
-        print(summary(f"{section} {' '.join(group) or '(params.yaml)'} [{policy}]", spent, p["batch_size"], len(x_all)))
+        print(summary(f"{section} {' '.join(group) or '(params.yaml)'} [{policy}]", spent, p["batch_size"], n_train))
+
+
+def image_fit(model: str, p: dict) -> tuple:
+    """One epoch of STEPS batches of the first training images: (that fit, the training images)."""
+    import keras
+
+    from pipeline import fashion
+    from pipeline.models import autoencoder, cnn
+
+    x_all, y_all = fashion.load("train")
+    bs = p["batch_size"]
+    x, y = x_all[: bs * STEPS], y_all[: bs * STEPS]
+    if model == "cnn":
+        fitted, target = cnn.from_params(p, len(x_all)), keras.utils.to_categorical(y, 10)
+    else:
+        fitted, target = autoencoder.from_params(p, len(x_all)), fashion.scaled(x)
+    return functools.partial(fitted.fit, x, target, batch_size=bs, epochs=1, verbose=0), len(x_all)
+
+
+def text_fit(model: str, p: dict) -> tuple:
+    """One epoch of STEPS batches of the first training tweets, as the stage batches them (ids,
+    its targets, its optimizer at its peak learning rate): (that fit, the training tweets)."""
+    from pipeline import text_training, tweets
+    from pipeline.models import charcnn, rnn
+    from pipeline.models.text import split
+
+    texts, k = tweets.load_prepared("train")
+    n = p["batch_size"] * STEPS
+    vectorize, core = split({"rnn": rnn, "charcnn": charcnn}[model].from_params(texts, p))
+    text_training.compile_model(core, p["loss"], p["learning_rate"], p["optimizer"])
+    pairs = text_training.train_targets((texts[:n], k[:n]), p)
+    batches = text_training.dataset(*pairs, p["batch_size"], p["seed"], vectorize, None, p["length_sorted_batches"])
+    return functools.partial(core.fit, batches.cache(), epochs=1, verbose=0, shuffle=False), len(texts)
+
+
+MODELS = {
+    "cnn": functools.partial(image_fit, "cnn"),
+    "ae": functools.partial(image_fit, "ae"),
+    "rnn": functools.partial(text_fit, "rnn"),
+    "charcnn": functools.partial(text_fit, "charcnn"),
+}
 
 
 if __name__ == "__main__":

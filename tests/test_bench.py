@@ -98,7 +98,7 @@ def test_step_time_reports_the_fastest_and_median_round():
 
     line = step_time.summary("train_cnn (params.yaml)", [0.2, 0.1, 0.4], 100, 6000)
     assert "100 ms/step fastest, 200 median of 3 rounds at batch 100" in line
-    assert "0.10 min per epoch of 6,000 images" in line  # 60 steps of 0.1 s
+    assert "0.10 min per epoch of 6,000 examples" in line  # 60 steps of 0.1 s
 
 
 def test_step_time_rounds_warm_each_variant_up_then_alternate(monkeypatch):
