@@ -41,10 +41,11 @@ result = {"replicas": mirrored.num_replicas_in_sync}
 
 
 def text_model():
-    # As pipeline.text_training fits it: strings to ids once, the rest of the model on the ids.
+    # As pipeline.text_training fits it: strings to ids once, the rest of the model on the ids;
+    # with LazyAdam (the RNN's), whose sparse updates of the embedding table must mirror too.
     model = charcnn.from_params(texts, section("train_charcnn", dropout=0.0, kernel_sizes=[2, 3]))
     vectorize, core = text.split(model)
-    text_training.compile_model(core, "sigmoid", 0.01)
+    text_training.compile_model(core, "sigmoid", 0.01, "lazy_adam")
     return model, core, (text_training.dataset(texts, k, 16, vectorize=vectorize),), {}
 
 

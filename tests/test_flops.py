@@ -63,8 +63,9 @@ def test_a_sparse_label_loss_takes_integer_targets():
 
 def test_ops_whose_size_depends_on_the_values_are_an_error_unless_allowed(tweet_texts):
     # The subword embedding averages only the real n-grams: how many is known only at run time.
-    vectorize, core = text.split(rnn.from_params(tweet_texts, section("train_rnn")))
-    text_training.compile_model(core, "sigmoid", 0.01)
+    p = section("train_rnn")
+    vectorize, core = text.split(rnn.from_params(tweet_texts, p))
+    text_training.compile_model(core, "sigmoid", 0.01, p["optimizer"])
     with pytest.raises(ValueError, match="shapes not known, FLOPs cannot be counted"):
         flops.training_step(core, (8, 4), "int64")
     assert flops.training_step(core, (8, 4), "int64", data_dependent_ok=True) > 0
@@ -72,9 +73,9 @@ def test_ops_whose_size_depends_on_the_values_are_an_error_unless_allowed(tweet_
 
 @pytest.mark.parametrize("name, module", [("charcnn", charcnn), ("rnn", rnn)])
 def test_tweet_models_cost_grows_linearly_in_the_padded_length(name, module, tweet_texts):
-    model = module.from_params(tweet_texts, section(f"train_{name}"))
-    vectorize, core = text.split(model)
-    text_training.compile_model(core, "sigmoid", 0.01)
+    p = section(f"train_{name}")
+    vectorize, core = text.split(module.from_params(tweet_texts, p))
+    text_training.compile_model(core, "sigmoid", 0.01, p["optimizer"])
     shape = tuple(vectorize.output.shape[1:])
     a, b = flops.per_length(core, shape, vectorize.output.dtype)
     at_48 = flops.training_step(core, (48, 4)[: len(shape)], "int64", data_dependent_ok=True)
