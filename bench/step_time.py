@@ -83,46 +83,53 @@ def main(argv: list[str]) -> None:
     hardware.start(f"step_time {section}", ps[0].get("precision"))
     policy = keras.mixed_precision.global_policy().name
     training.seed_everything(ps[0]["seed"])
-    fits, n_train = [], 0
-    for p in ps:
-        fit, n_train = MODELS[argv[0]](p)
-        fits.append(fit)
+    data = training_split(argv[0])
+    fits = [MODELS[argv[0]](p, data) for p in ps]
     times = rounds(fits, STEPS)
     for group, p, spent in zip(groups, ps, times, strict=True):
-        print(summary(f"{section} {' '.join(group) or '(params.yaml)'} [{policy}]", spent, p["batch_size"], n_train))
+        label = f"{section} {' '.join(group) or '(params.yaml)'} [{policy}]"
+        print(summary(label, spent, p["batch_size"], len(data[0])))
 
 
-def image_fit(model: str, p: dict) -> tuple:
-    """One epoch of STEPS batches of the first training images: (that fit, the training images)."""
+def training_split(model: str) -> tuple:
+    """The training split the model learns from, loaded once for every variant: (images, labels)
+    or (tweets, kind fractions)."""
+    from pipeline import fashion, tweets
+
+    return tweets.load_prepared("train") if model in ("rnn", "charcnn") else fashion.load("train")
+
+
+def image_fit(model: str, p: dict, data: tuple):
+    """One epoch of STEPS batches of the first training images."""
     import keras
 
     from pipeline import fashion
     from pipeline.models import autoencoder, cnn
 
-    x_all, y_all = fashion.load("train")
+    x_all, y_all = data
     bs = p["batch_size"]
     x, y = x_all[: bs * STEPS], y_all[: bs * STEPS]
     if model == "cnn":
         fitted, target = cnn.from_params(p, len(x_all)), keras.utils.to_categorical(y, 10)
     else:
         fitted, target = autoencoder.from_params(p, len(x_all)), fashion.scaled(x)
-    return functools.partial(fitted.fit, x, target, batch_size=bs, epochs=1, verbose=0), len(x_all)
+    return functools.partial(fitted.fit, x, target, batch_size=bs, epochs=1, verbose=0)
 
 
-def text_fit(model: str, p: dict) -> tuple:
+def text_fit(model: str, p: dict, data: tuple):
     """One epoch of STEPS batches of the first training tweets, as the stage batches them (ids,
-    its targets, its optimizer at its peak learning rate): (that fit, the training tweets)."""
-    from pipeline import text_training, tweets
-    from pipeline.models import charcnn, rnn
+    its targets, its optimizer at its peak learning rate)."""
+    from bench.text_choices import BUILD
+    from pipeline import text_training
     from pipeline.models.text import split
 
-    texts, k = tweets.load_prepared("train")
+    texts, k = data
     n = p["batch_size"] * STEPS
-    vectorize, core = split({"rnn": rnn, "charcnn": charcnn}[model].from_params(texts, p))
+    vectorize, core = split(BUILD[model](texts, p))
     text_training.compile_model(core, p["loss"], p["learning_rate"], p["optimizer"])
     pairs = text_training.train_targets((texts[:n], k[:n]), p)
     batches = text_training.dataset(*pairs, p["batch_size"], p["seed"], vectorize, None, p["length_sorted_batches"])
-    return functools.partial(core.fit, batches.cache(), epochs=1, verbose=0, shuffle=False), len(texts)
+    return functools.partial(core.fit, batches.cache(), epochs=1, verbose=0, shuffle=False)
 
 
 MODELS = {
