@@ -118,7 +118,7 @@ def image_fit(model: str, p: dict, data: tuple):
 
 def text_fit(model: str, p: dict, data: tuple):
     """One epoch of STEPS batches of the first training tweets, as the stage batches them (ids,
-    its targets, its optimizer at its peak learning rate)."""
+    its targets and loss, its optimizer at its peak learning rate)."""
     from bench.text_choices import BUILD
     from pipeline import text_training
     from pipeline.models.text import split
@@ -126,7 +126,7 @@ def text_fit(model: str, p: dict, data: tuple):
     texts, k = data
     n = p["batch_size"] * STEPS
     vectorize, core = split(BUILD[model](texts, p))
-    text_training.compile_model(core, p["loss"], p["learning_rate"], p["optimizer"])
+    text_training.compile_model(core, p["loss"], p["learning_rate"], p["optimizer"], text_training.loss_weights(p, k))
     pairs = text_training.train_targets((texts[:n], k[:n]), p)
     batches = text_training.dataset(*pairs, p["batch_size"], p["seed"], vectorize, None, p["length_sorted_batches"])
     return functools.partial(core.fit, batches.cache(), epochs=1, verbose=0, shuffle=False)

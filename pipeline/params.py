@@ -217,6 +217,7 @@ SCHEMA: dict[str, Any] = {
         "lr_patience": PATIENCE,
         "warmup": Float(0.0, 0.9),
         "optimizer": TEXT_OPTIMIZER,
+        "positive_weight_power": Float(0.0, 2.0),  # pipeline.text_training.PositiveWeightedBCE
         "refit": Bool(),
     },
     "train_charcnn": {
@@ -237,6 +238,7 @@ SCHEMA: dict[str, Any] = {
         "lr_patience": PATIENCE,
         "warmup": Float(0.0, 0.9),
         "optimizer": TEXT_OPTIMIZER,
+        "positive_weight_power": Float(0.0, 2.0),  # pipeline.text_training.PositiveWeightedBCE
         "refit": Bool(),
     },
     "train_ensemble": {
@@ -271,6 +273,7 @@ USED_ONLY_WITH = [
     for section in ("train_rnn", "train_charcnn")
     for key, schedule in (("lr_patience", "plateau"), ("warmup", "one_cycle"))
 ] + [("train_ensemble", "calibration_l2", "calibrate", True)]
+USED_ONLY_WITH += [(section, "positive_weight_power", "loss", "sigmoid") for section in ("train_rnn", "train_charcnn")]
 
 
 def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:

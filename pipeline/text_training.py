@@ -3,7 +3,8 @@ and the refit on train + val with the schedule chosen on val (stage train_tweets
 and the char CNN; their ensemble is pipeline.models.ensemble).
 
 `softmax` trains with cross-entropy on the renormalised fractions (pipeline.tweets.
-softmax_targets); `sigmoid` with binary cross-entropy on the fractions as given.
+softmax_targets); `sigmoid` with binary cross-entropy on the fractions as given, the rare kinds
+weighted up by `positive_weight_power` (PositiveWeightedBCE).
 
 Each tweet model starts with one layer that turns strings into ids (characters, word or subword
 ids); the rest of it, which shares the model's weights, is what is fitted, on ids that the input
@@ -22,28 +23,74 @@ import warnings
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from pipeline import files, flops, hardware, optimizers, outputs, params, training, tweet_evaluation, tweets
 from pipeline.models.text import as_strings, split
 
 
-def loss_fn(loss: str) -> keras.losses.Loss:
-    if loss == "softmax":
-        return keras.losses.CategoricalCrossentropy()
-    if loss == "sigmoid":
-        return keras.losses.BinaryCrossentropy()
-    raise ValueError(f"loss: got {loss!r}, allowed values: softmax, sigmoid")
+@keras.saving.register_keras_serializable("pipeline")
+class PositiveWeightedBCE(keras.losses.Loss):
+    """Binary cross-entropy per kind with kind j's positive term weighted by `weights[j]` and
+    scored at the logit plus log `weights[j]`. The weight makes a kind that few tweets have
+    count for more of the gradient: where the model gives kind j a low probability, its
+    positives and negatives alike pull `weights[j]` times harder. The offset keeps the
+    loss's minimum at the annotators' fraction (weighted cross-entropy alone would move it to
+    w*y / (w*y + 1 - y)), so the model's probabilities stay calibrated and its RMSE comparable."""
+
+    def __init__(self, weights, name: str = "positive_weighted_bce", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weights = [float(w) for w in weights]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "weights": self.weights}
+
+    def call(self, y_true, y_pred):
+        weights = np.asarray(self.weights, "float32")
+        # The sigmoid's own logits where Keras kept them (as its BinaryCrossentropy does), else
+        # recovered from the probabilities, clipped as Keras clips them.
+        logits = getattr(y_pred, "_keras_logits", None)
+        if logits is None:
+            p = ops.clip(y_pred, keras.config.epsilon(), 1 - keras.config.epsilon())
+            logits = ops.log(p) - ops.log1p(-p)
+        z = logits + np.log(weights)
+        y_true = ops.cast(y_true, z.dtype)
+        return ops.mean(weights * y_true * ops.softplus(-z) + (1 - y_true) * ops.softplus(z), axis=-1)
+
+
+def positive_weights(k: np.ndarray, power: float) -> np.ndarray:
+    """((1 - m) / m) ** power per kind, m the kind's mean fraction over the tweets `k` (at
+    least 1e-4, so a kind no tweet has gets a finite weight)."""
+    m = np.clip(np.asarray(k, "float64").mean(axis=0), 1e-4, 1 - 1e-4)
+    return ((1 - m) / m) ** power
+
+
+def loss_fn(loss: str, weights=None) -> keras.losses.Loss:
+    """The loss `loss` names; with `weights` (sigmoid only), PositiveWeightedBCE's per kind."""
+    if loss not in ("softmax", "sigmoid"):
+        raise ValueError(f"loss: got {loss!r}, allowed values: softmax, sigmoid")
+    if weights is not None:
+        if loss != "sigmoid":
+            raise ValueError("positive weights are for the sigmoid loss; set positive_weight_power: 0 or loss: sigmoid")
+        return PositiveWeightedBCE(weights)
+    return keras.losses.CategoricalCrossentropy() if loss == "softmax" else keras.losses.BinaryCrossentropy()
+
+
+def loss_weights(p: dict, k: np.ndarray):
+    """The per-kind weights of `p["positive_weight_power"]` for training on the fractions `k`,
+    or None (plain cross-entropy) at 0."""
+    return positive_weights(k, p["positive_weight_power"]) if p["positive_weight_power"] else None
 
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "lazy_adam": optimizers.LazyAdam}
 
 
-def compile_model(model: keras.Model, loss: str, learning_rate, optimizer: str) -> None:
+def compile_model(model: keras.Model, loss: str, learning_rate, optimizer: str, weights=None) -> None:
     """`optimizer` (a key of OPTIMIZERS) at `learning_rate`: a number, or a schedule of the steps
-    (learning_rate below)."""
+    (learning_rate below); `weights`: loss_fn's."""
     model.compile(
         optimizer=OPTIMIZERS[optimizer](learning_rate),
-        loss=loss_fn(loss),
+        loss=loss_fn(loss, weights),
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
 
@@ -197,7 +244,7 @@ def fit(
     mode = MONITOR_MODE[p["monitor"]]
     seen = Seen() if seen is None else seen
     vectorize, core = split(model)
-    compile_model(core, p["loss"], learning_rate(p, len(train[0])), p["optimizer"])
+    compile_model(core, p["loss"], learning_rate(p, len(train[0])), p["optimizer"], loss_weights(p, train[1]))
     cost = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype)
     callbacks = training.callbacks(
         name,
@@ -241,10 +288,10 @@ def refit(
     model = build(texts, p)
     vectorize, core = split(model)
     if p["schedule"] == "plateau":
-        compile_model(core, p["loss"], learning_rates[0], p["optimizer"])
+        compile_model(core, p["loss"], learning_rates[0], p["optimizer"], loss_weights(p, k))
         callbacks = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks]
     else:
-        compile_model(core, p["loss"], learning_rate(p, len(texts)), p["optimizer"])
+        compile_model(core, p["loss"], learning_rate(p, len(texts)), p["optimizer"], loss_weights(p, k))
     batches = dataset(
         *train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]
     )

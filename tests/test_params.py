@@ -81,6 +81,11 @@ def mutate(good, dotted, value):
             "train_ensemble.calibration_l2: 0.01 is used only with calibrate: true, not false; "
             "set calibration_l2: 0 or calibrate: true",
         ),
+        (
+            "train_rnn.positive_weight_power",
+            -0.5,
+            "train_rnn.positive_weight_power: -0.5 is out of range; allowed from 0.0",
+        ),
         ("train_ensemble.calibration_l2", -0.1, "train_ensemble.calibration_l2: -0.1 is out of range; allowed from 0"),
         ("baseline_text.with_val", 1, "baseline_text.with_val: expected true or false, got 1"),
         ("train_cnn.with_val", "yes", "train_cnn.with_val: expected true or false, got 'yes'"),
@@ -107,6 +112,16 @@ def test_bad_values_name_the_key(good, key, value, message):
     with pytest.raises(params.ParamsError) as err:
         params.validate(mutate(good, key, value))
     assert message in str(err.value)
+
+
+def test_positive_weights_need_the_sigmoid_loss(good):
+    bad = mutate(mutate(good, "train_charcnn.loss", "softmax"), "train_charcnn.positive_weight_power", 0.25)
+    with pytest.raises(params.ParamsError) as err:
+        params.validate(bad)
+    assert str(err.value) == (
+        "train_charcnn.positive_weight_power: 0.25 is used only with loss: sigmoid, not softmax; "
+        "set positive_weight_power: 0 or loss: sigmoid"
+    )
 
 
 def test_invalid_yaml_is_reported(tmp_path):

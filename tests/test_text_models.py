@@ -78,6 +78,81 @@ def test_losses_on_a_row_summing_to_more_than_one():
         text_training.loss_fn("mse")
 
 
+def test_positive_weights_grow_as_a_kind_gets_rarer():
+    k = np.zeros((10, 15), np.float32)
+    k[:5, 0] = 1.0  # mean 0.5
+    k[:1, 1] = 1.0  # mean 0.1
+    w = text_training.positive_weights(k, 0.5)
+    np.testing.assert_allclose(w[:2], [1.0, 3.0], rtol=1e-6)
+    # A kind no tweet has: the mean is floored at 1e-4, so the weight stays finite.
+    np.testing.assert_allclose(w[2], 9999**0.5, rtol=1e-6)
+    assert text_training.loss_weights({"positive_weight_power": 0.0}, k) is None
+
+
+def test_positive_weighted_bce_with_unit_weights_is_binary_cross_entropy():
+    rng = np.random.default_rng(0)
+    k = rng.uniform(size=(6, 15)).astype(np.float32)
+    pred = rng.uniform(0.01, 0.99, size=(6, 15)).astype(np.float32)
+    weighted = float(text_training.loss_fn("sigmoid", np.ones(15))(k, pred))
+    np.testing.assert_allclose(weighted, float(text_training.loss_fn("sigmoid")(k, pred)), rtol=1e-5)
+
+
+def _logit_gradient(loss, k, logits, keep_logits: bool):
+    logits = tf.Variable(logits)
+    with tf.GradientTape() as tape:
+        # keras.ops.sigmoid keeps its logits on the tensor, as the models' output layer does;
+        # tf.sigmoid does not, so the loss recovers them from the probabilities.
+        pred = keras.ops.sigmoid(logits) if keep_logits else tf.sigmoid(logits)
+        value = loss(k, pred)
+    return tape.gradient(value, logits).numpy()
+
+
+@pytest.mark.parametrize("keep_logits", [True, False])
+def test_positive_weighted_bce_is_lowest_at_the_annotators_fraction(keep_logits):
+    # Weighted cross-entropy alone would be lowest at w*y / (w*y + 1 - y); the offset of log w
+    # keeps the minimum at y, so the trained probabilities stay calibrated.
+    y = np.linspace(0.05, 0.75, 15).astype(np.float32)[None]
+    weights = np.linspace(1.0, 30.0, 15)
+    loss = text_training.loss_fn("sigmoid", weights)
+    at_y = np.log(y / (1 - y))
+    np.testing.assert_allclose(_logit_gradient(loss, y, at_y, keep_logits), 0.0, atol=1e-6)
+    assert (_logit_gradient(loss, y, at_y - 0.5, keep_logits) < 0).all()
+    assert (_logit_gradient(loss, y, at_y + 0.5, keep_logits) > 0).all()
+
+
+def test_positive_weighted_bce_pulls_a_rare_kind_harder_where_it_is_unlikely():
+    weights = np.ones(15)
+    weights[5] = 20.0  # hurricane, say
+    k = np.zeros((1, 15), np.float32)
+    k[0, [0, 5]] = 1.0
+    low = np.full((1, 15), -6.0, np.float32)  # every kind at p = 0.0025
+    plain = _logit_gradient(text_training.loss_fn("sigmoid"), k, low, True)
+    weighted = _logit_gradient(text_training.loss_fn("sigmoid", weights), k, low, True)
+    np.testing.assert_allclose(weighted[0, 0], plain[0, 0], rtol=1e-5)  # weight 1: unchanged
+    # d/dz of 20 softplus(-(z + log 20)) against d/dz of softplus(-z), at z = -6
+    expected = (20.0 / (1 + 20 * np.exp(-6.0))) * (1 + np.exp(-6.0))
+    assert weighted[0, 5] / plain[0, 5] == pytest.approx(expected, rel=1e-4)
+
+
+def test_positive_weights_are_refused_with_the_softmax_loss():
+    with pytest.raises(ValueError, match="positive weights are for the sigmoid loss; set positive_weight_power: 0"):
+        text_training.loss_fn("softmax", np.ones(15))
+
+
+def test_a_model_trained_with_positive_weights_saves_and_loads(tmp_path, data):
+    training.seed_everything(0)
+    texts, k = data
+    model = BUILDERS["charcnn"](texts, "sigmoid")
+    text_training.compile_model(model, "sigmoid", 0.01, "adam", text_training.positive_weights(k, 0.25))
+    hist = model.fit(text_training.dataset(texts, k, 16, shuffle_seed=0), epochs=4, shuffle=False, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(reloaded.loss, text_training.PositiveWeightedBCE)
+    assert reloaded.loss.weights == model.loss.weights
+    np.testing.assert_allclose(text.predict(reloaded, texts[:5]), text.predict(model, texts[:5]), rtol=1e-6)
+
+
 @pytest.mark.parametrize("name", ["rnn", "rnn_words", "charcnn"])
 def test_saved_model_takes_raw_strings(tmp_path, data, name):
     training.seed_everything(0)
@@ -188,7 +263,7 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     model = BUILDERS["charcnn"](texts, "sigmoid")
     p = {"loss": "sigmoid", "learning_rate": 0.01, "batch_size": 16, "seed": 0, "epochs": 4,
          "patience": 1, "monitor": "val_auc_micro", "schedule": "plateau", "lr_patience": 0, "warmup": 0.0,
-         "length_sorted_batches": 0, "optimizer": "adam"}  # fmt: skip
+         "length_sorted_batches": 0, "optimizer": "adam", "positive_weight_power": 0.0}  # fmt: skip
     learning_rates, _ = text_training.fit(model, "tiny", p, (texts[:40], k[:40]), (texts[40:], k[40:]), 0.5)
     history = logged(tmp_path, "auc_micro")
     assert learning_rates == [0.01] * (history.index(max(history)) + 1)
@@ -233,7 +308,7 @@ def test_every_allowed_monitor_has_a_direction():
 
 FIT = {"loss": "sigmoid", "learning_rate": 0.1, "batch_size": 16, "seed": 0, "epochs": 8,
        "patience": 0, "monitor": "val_loss", "schedule": "plateau", "lr_patience": 1, "warmup": 0.0,
-       "length_sorted_batches": 0, "optimizer": "adam"}  # fmt: skip
+       "length_sorted_batches": 0, "optimizer": "adam", "positive_weight_power": 0.0}  # fmt: skip
 
 
 @pytest.mark.parametrize("monitor", ["val_loss", "val_auc_micro"])
