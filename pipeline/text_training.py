@@ -288,10 +288,11 @@ def refit(
     model = build(texts, p)
     vectorize, core = split(model)
     if p["schedule"] == "plateau":
-        compile_model(core, p["loss"], learning_rates[0], p["optimizer"], loss_weights(p, k))
+        rate = learning_rates[0]
         callbacks = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks]
     else:
-        compile_model(core, p["loss"], learning_rate(p, len(texts)), p["optimizer"], loss_weights(p, k))
+        rate = learning_rate(p, len(texts))
+    compile_model(core, p["loss"], rate, p["optimizer"], loss_weights(p, k))
     batches = dataset(
         *train_targets((texts, k), p), p["batch_size"], p["seed"], vectorize, seen, p["length_sorted_batches"]
     )
