@@ -4,6 +4,7 @@ DVC's stage lines and starts processes of known sizes."""
 import os
 import sys
 
+import numpy as np
 import pytest
 
 from bench import run
@@ -126,3 +127,65 @@ def test_a_named_set_is_timed_as_quick_sh_runs_it():
     assert "preprocess.fashion.max_train=3000" in sets and "train_cnn.epochs=2" in sets
     with pytest.raises(SystemExit, match="--config nosuch: configs/nosuch.yaml: no such file"):
         run.quick_command("nosuch", ROOT)
+
+
+def test_text_folds_cover_every_tweet_once_in_near_equal_folds():
+    from bench import text_folds
+
+    parts = text_folds.folds(23, 5, seed=1)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(23))
+    assert {len(p) for p in parts} == {4, 5}
+    assert all(np.array_equal(a, b) for a, b in zip(parts, text_folds.folds(23, 5, seed=1), strict=True))
+    assert not np.array_equal(parts[0], text_folds.folds(23, 5, seed=2)[0])
+
+
+def test_text_folds_score_each_tweet_by_a_model_that_never_saw_it(monkeypatch):
+    from bench import text_folds
+
+    texts = np.array([f"tweet {i}" for i in range(10)], dtype=object)
+    k = np.random.default_rng(0).random((10, 15)).astype(np.float32)
+    trained_on = []  # model i's training tweets
+
+    def build(train_texts, p):
+        trained_on.append(set(train_texts))
+        return len(trained_on) - 1
+
+    def fit(model, name, p, train, val, threshold):
+        assert set(train[0]) == trained_on[model] and not set(val[0]) & trained_on[model]
+
+    def predict(model, held):
+        assert not set(held) & trained_on[model]
+        return np.full((len(held), 15), model + 1, dtype=np.float32)  # which model scored it
+
+    monkeypatch.setattr(text_folds, "BUILD", {"fake": build})
+    monkeypatch.setattr(text_folds.text_training, "fit", fit)
+    monkeypatch.setattr(text_folds.text, "predict", predict)
+    scores = text_folds.out_of_fold("fake", {"seed": 0}, texts, k, 3, 0.5)
+    assert len(trained_on) == 3 and sorted(set(scores[:, 0])) == [1, 2, 3]
+    assert all(len(texts) - (scores[:, 0] == m + 1).sum() == len(seen) for m, seen in enumerate(trained_on))
+
+
+def test_text_folds_paired_difference_is_zero_against_itself_and_signed_against_worse_scores():
+    from bench import text_folds
+
+    rng = np.random.default_rng(0)
+    k = (rng.random((200, 15)) < 0.3).astype(np.float32)
+    good = np.clip(k * 0.6 + rng.random(k.shape) * 0.4, 0, 1)
+    noise = rng.random(k.shape)
+    assert text_folds.paired(k, good, good, 0.5, 20, 0).count("+0.0000 [+0.0000, +0.0000]") == 3
+    micro, macro, rmse = (part.split()[1] for part in text_folds.paired(k, good, noise, 0.5, 20, 0).split("; "))
+    assert float(micro) > 0 and float(macro) > 0 and float(rmse) < 0
+
+
+def test_text_folds_refuses_one_fold_and_scores_of_other_tweets(monkeypatch, tmp_path):
+    from bench import text_folds
+
+    monkeypatch.setattr(sys, "argv", ["text_folds", "charcnn", "--folds", "1"])
+    with pytest.raises(SystemExit, match="--folds 1: need at least 2 folds"):
+        text_folds.main()
+    texts = np.array(["a", "b", "c"], dtype=object)
+    monkeypatch.setattr(text_folds.tweets, "load_prepared", lambda split: (texts, np.zeros((3, 15), np.float32)))
+    np.save(tmp_path / "other.npy", np.zeros((4, 15), np.float32))
+    monkeypatch.setattr(sys, "argv", ["text_folds", "charcnn", "--against", str(tmp_path / "other.npy")])
+    with pytest.raises(SystemExit, match=r"scores of shape \(4, 15\), these tweets need \(6, 15\)"):
+        text_folds.main()
