@@ -1,11 +1,13 @@
-"""Cross-validated scores of a tweet-model variant, for choices the validation split cannot
-resolve. Macro ROC-AUC averages the kinds, and val (1,359 tweets) holds 1 hurricane, 5 dry and
-5 ice tweets: one tweet moves a kind's figure by up to 0.2, the macro figure by 0.013. Here the
-train and val splits together (10,871 tweets, never test) are cut into K folds; a model is trained on
-K - 1 of them (the fold left out watched as the stage watches val) and scores the one left out, so every tweet is
-scored once by a model that did not learn from it, and the rare kinds count all their tweets.
+"""Cross-validated scores of a tweet-model variant, for the choices the validation split cannot
+resolve. Macro ROC-AUC averages the kinds, and val (1,359 tweets) holds 1 hurricane, 5 dry and 5
+ice tweets: one of five moves its kind's figure by up to 0.2 and the macro figure by 0.013. Here
+train and val together (10,871 tweets; never test) are cut into K folds, and a model trained on
+K - 1 of them (watching the one left out as its stage watches val) scores the one left out: every
+tweet is scored once, by a model that did not learn from it, and each rare kind counts all its
+tweets.
 
     .venv/bin/python -m bench.text_folds charcnn [--folds 5] [--save scores.npy] [KEY=VALUE ...]
+    .venv/bin/python -m bench.text_folds tfidf ...   # baseline_text's model, its params as KEY=VALUE
 
 `--save` keeps the out-of-fold scores, for `--against` another run's: the difference of the
 two variants on the same tweets, with its spread over bootstrap resamples of the tweets.
@@ -17,9 +19,11 @@ import time
 
 import numpy as np
 
+from bench import stage_params
 from bench.text_choices import BUILD, scratch_dir, section
 from pipeline import hardware, params, text_training, training, tweet_evaluation, tweets
 from pipeline.models import text
+from stages import baseline_text
 
 
 def folds(n: int, k: int, seed: int) -> list[np.ndarray]:
@@ -27,15 +31,36 @@ def folds(n: int, k: int, seed: int) -> list[np.ndarray]:
     return np.array_split(np.random.default_rng(seed).permutation(n), k)
 
 
-def out_of_fold(name: str, p: dict, texts: np.ndarray, k: np.ndarray, n_folds: int, threshold: float) -> np.ndarray:
+def deep_model(name: str, p: dict, threshold: float):
+    """Train a fresh `name` model as its stage's first run does, and score the tweets held out."""
+
+    def scored(train: tuple, held: tuple, fold: int) -> np.ndarray:
+        training.seed_everything(p["seed"] + fold)
+        model = BUILD[name](train[0], p)
+        text_training.fit(model, name, p, train, held, threshold)
+        return text.predict(model, held[0])
+
+    return scored
+
+
+def tfidf_model(p: dict):
+    """Fit baseline_text's TF-IDF + ridge, its penalty for the tweets fitted, and score the held out."""
+
+    def scored(train: tuple, held: tuple, fold: int) -> np.ndarray:
+        alpha = baseline_text.penalty(p["alpha_per_1000_tweets"], len(train[0]))
+        model = baseline_text.build(max_features=p["max_features"], alpha=alpha)
+        model.fit(*train)
+        return np.clip(model.predict(held[0]), 0.0, 1.0)
+
+    return scored
+
+
+def out_of_fold(scored, texts: np.ndarray, k: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     """Each tweet's scores from the model trained on the folds that do not hold it."""
     scores = np.zeros(k.shape, dtype=np.float32)
-    for i, held in enumerate(folds(len(texts), n_folds, p["seed"])):
+    for fold, held in enumerate(folds(len(texts), n_folds, seed)):
         rest = np.setdiff1d(np.arange(len(texts)), held)
-        training.seed_everything(p["seed"] + i)
-        model = BUILD[name](texts[rest], p)
-        text_training.fit(model, name, p, (texts[rest], k[rest]), (texts[held], k[held]), threshold)
-        scores[held] = text.predict(model, texts[held])
+        scores[held] = scored((texts[rest], k[rest]), (texts[held], k[held]), fold)
     return scores
 
 
@@ -65,8 +90,13 @@ def main() -> None:
     args, rest = parser.parse_known_args()
     if args.folds < 2:
         raise SystemExit(f"--folds {args.folds}: need at least 2 folds")
-    name, overrides, p = section(rest)
     threshold = params.load("evaluate")["roc_threshold"]
+    if rest[:1] == ["tfidf"]:
+        name, overrides, p = "tfidf", rest[1:], stage_params("baseline_text", rest[1:])
+        scored = tfidf_model(p)
+    else:
+        name, overrides, p = section(rest)
+        scored = deep_model(name, p, threshold)
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     texts, k = (np.concatenate(pair) for pair in zip(train, val, strict=True))
     save = os.path.abspath(args.save) if args.save else None  # before scratch_dir moves away
@@ -76,7 +106,7 @@ def main() -> None:
     hardware.start(f"text_folds {name}")
     start = time.perf_counter()
     scratch_dir()
-    scores = out_of_fold(name, p, texts, k, args.folds, threshold)
+    scores = out_of_fold(scored, texts, k, args.folds, p["seed"])
     found = tweet_evaluation.text_metrics(k, scores, threshold)
     present = (k >= threshold).sum(axis=0)
     auc = found["roc_auc_per_kind"]

@@ -160,9 +160,21 @@ def test_text_folds_score_each_tweet_by_a_model_that_never_saw_it(monkeypatch):
     monkeypatch.setattr(text_folds, "BUILD", {"fake": build})
     monkeypatch.setattr(text_folds.text_training, "fit", fit)
     monkeypatch.setattr(text_folds.text, "predict", predict)
-    scores = text_folds.out_of_fold("fake", {"seed": 0}, texts, k, 3, 0.5)
+    scores = text_folds.out_of_fold(text_folds.deep_model("fake", {"seed": 0}, 0.5), texts, k, 3, seed=0)
     assert len(trained_on) == 3 and sorted(set(scores[:, 0])) == [1, 2, 3]
     assert all(len(texts) - (scores[:, 0] == m + 1).sum() == len(seen) for m, seen in enumerate(trained_on))
+
+
+def test_text_folds_score_the_tfidf_baseline_as_its_stage_fits_it(tweets_df):
+    from bench import text_folds
+    from pipeline import tweets
+
+    clean, _ = tweets.clean(tweets_df.astype(str))
+    texts, k = clean["tweet"].to_numpy(dtype=object), tweets.labels(clean)
+    scored = text_folds.tfidf_model({"max_features": 1000, "alpha_per_1000_tweets": 0.2})
+    scores = text_folds.out_of_fold(scored, texts, k, 4, seed=0)
+    assert scores.shape == k.shape and scores.min() >= 0.0 and scores.max() <= 1.0
+    assert (np.abs(scores).sum(axis=1) > 0).all()  # every tweet scored
 
 
 def test_text_folds_paired_difference_is_zero_against_itself_and_signed_against_worse_scores():
