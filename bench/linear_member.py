@@ -30,12 +30,9 @@ def main() -> None:
     threshold = params.load("evaluate")["roc_threshold"]
     p, members = params.load("baseline_text"), params.load("train_ensemble")["members"]
     (x_train, k_train), (x_val, k_val) = tweets.load_prepared("train"), tweets.load_prepared("val")
-    model = baseline_text.build(
-        max_features=p["max_features"], alpha=baseline_text.penalty(p["alpha_per_1000_tweets"], len(x_train))
-    )
-    model.fit(x_train, k_train)
+    model = baseline_text.fit(x_train, k_train, **params.keywords(baseline_text.fit, p))
     scores = {name: np.load(outputs.val_scores_path(name)) for name in members}
-    scores["linear"] = np.clip(model.predict(x_val), 0.0, 1.0)
+    scores["linear"] = baseline_text.predict(model, x_val)
     print("| ensemble on val | weights | micro ROC-AUC | macro | RMSE |")
     print("| --- | --- | ---: | ---: | ---: |")
     for name in scores:

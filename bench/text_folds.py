@@ -47,10 +47,8 @@ def tfidf_model(p: dict):
     """Fit baseline_text's TF-IDF + ridge, its penalty for the tweets fitted, and score the held out."""
 
     def scored(train: tuple, held: tuple, fold: int) -> np.ndarray:
-        alpha = baseline_text.penalty(p["alpha_per_1000_tweets"], len(train[0]))
-        model = baseline_text.build(max_features=p["max_features"], alpha=alpha)
-        model.fit(*train)
-        return np.clip(model.predict(held[0]), 0.0, 1.0)
+        model = baseline_text.fit(*train, **params.keywords(baseline_text.fit, p))
+        return baseline_text.predict(model, held[0])
 
     return scored
 

@@ -33,6 +33,16 @@ def penalty(alpha_per_1000_tweets: float, tweets_fitted: int) -> float:
     return alpha_per_1000_tweets * tweets_fitted / 1000
 
 
+def fit(texts, k, *, max_features: int, alpha_per_1000_tweets: float):
+    """The baseline fitted to the fractions `k` of `texts`, its penalty set for that many tweets."""
+    return build(max_features=max_features, alpha=penalty(alpha_per_1000_tweets, len(texts))).fit(texts, k)
+
+
+def predict(model, texts) -> np.ndarray:
+    """Kind scores in [0, 1], as the tweet models give them (ridge's own range is unbounded)."""
+    return np.clip(model.predict(texts), 0.0, 1.0)
+
+
 def main() -> None:
     p = params.load("baseline_text")
     threshold = params.load("evaluate")["roc_threshold"]
@@ -40,10 +50,8 @@ def main() -> None:
     if p["with_val"]:
         x_val, k_val = tweets.load_prepared("val")
         x_train, k_train = np.concatenate([x_train, x_val]), np.concatenate([k_train, k_val])
-    model = build(max_features=p["max_features"], alpha=penalty(p["alpha_per_1000_tweets"], len(x_train)))
-    model.fit(x_train, k_train)
-    scores = np.clip(model.predict(x_test), 0.0, 1.0)
-    ev.write_text_results("tfidf", k_test, scores, threshold)
+    model = fit(x_train, k_train, **params.keywords(fit, p))
+    ev.write_text_results("tfidf", k_test, predict(model, x_test), threshold)
 
 
 if __name__ == "__main__":
