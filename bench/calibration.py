@@ -1,7 +1,7 @@
 """Whether train_ensemble's per-kind calibration helps, estimated on the validation split
 without scoring it on the tweets it was fitted on: each member's Platt scaling (pipeline.models.
 ensemble.platt) fitted on 4/5 of val and applied to the other 1/5, for 5 folds, then the weights
-chosen on those out-of-fold scores as train_ensemble chooses them; against the weights on the
+chosen on those out-of-fold scores by ensemble.choose_weights; against the weights on the
 scores as they are. Three fold draws per penalty show the spread. Reads the members' validation
 scores that `dvc repro train_tweets` saved.
 
@@ -40,12 +40,12 @@ def main(argv: list[str]) -> None:
     threshold = params.load("evaluate")["roc_threshold"]
     _, k = tweets.load_prepared("val")
     scores = {name: np.load(outputs.val_scores_path(name)) for name in p["members"]}
-    weights, found = ensemble.choose_weights(scores, k, threshold, p["weight_step"])
+    weights, found = ensemble.choose_weights(scores, k, threshold)
     print(f"as they are: {weights} {figures(found['ensemble'])}", flush=True)
     for l2 in [float(a) for a in argv] or [0.0, 0.001, 0.01, 0.1]:
         for seed in range(3):
             oof = out_of_fold(scores, k, l2, seed)
-            weights, found = ensemble.choose_weights(oof, k, threshold, p["weight_step"])
+            weights, found = ensemble.choose_weights(oof, k, threshold)
             members = "; ".join(f"{n} {figures(found[n])}" for n in sorted(scores))
             print(f"l2 {l2}, folds {seed}: {weights} {figures(found['ensemble'])} ({members})", flush=True)
 

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
     rows = {"none": set(), "all": set(on_b), "unrefit": set(on_b) - refitted}
     for row, calibrated in rows.items():
         adjust = {n: ensemble.apply_platt(s, *calibration[n]) if n in calibrated else s for n, s in on_b.items()}
-        weights, _ = ensemble.choose_weights(adjust, b[1], threshold, p_ens["weight_step"])
+        weights, _ = ensemble.choose_weights(adjust, b[1], threshold)
         applied = {n: ensemble.apply_platt(s, *calibration[n]) if n in calibrated else s for n, s in on_val.items()}
         mixed = sum(weights[n] * applied[n] for n in applied)
         scored = {n: figures(tweet_evaluation.text_metrics(val[1], s, threshold)) for n, s in sorted(applied.items())}

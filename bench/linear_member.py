@@ -1,8 +1,8 @@
 """Whether a linear n-gram model would be worth adding to the ensemble as a third member, before
 building one inside Keras (the saved ensemble must take raw strings as one Keras model, so the
 scikit-learn baseline itself cannot join it): baseline_text's TF-IDF + ridge, fitted on the
-training split alone, scored on val, and the ensemble's weights chosen on val as train_ensemble
-chooses them, with and without it. Reads the members' validation scores that `dvc repro
+training split alone, scored on val, and the ensemble's weights chosen on val by ensemble.choose_weights,
+with and without it. Reads the members' validation scores that `dvc repro
 train_tweets` saved; the test split is never read.
 
     .venv/bin/python -m bench.linear_member
@@ -39,9 +39,7 @@ def main() -> None:
         weights, figures = ensemble.choose_weights({name: scores[name]}, k_val, threshold, 1.0)
         print(row(f"{name} alone", weights, figures["ensemble"]))
     for names in (members, [*members, "linear"]):
-        weights, figures = ensemble.choose_weights(
-            {n: scores[n] for n in names}, k_val, threshold, params.load("train_ensemble")["weight_step"]
-        )
+        weights, figures = ensemble.choose_weights({n: scores[n] for n in names}, k_val, threshold)
         print(row(" + ".join(names), weights, figures["ensemble"]))
 
 

@@ -10,7 +10,11 @@ tweets.
     .venv/bin/python -m bench.text_folds tfidf ...   # baseline_text's model, its params as KEY=VALUE
 
 `--save` keeps the out-of-fold scores, for `--against` another run's: the difference of the
-two variants on the same tweets, with its spread over bootstrap resamples of the tweets.
+two variants on the same tweets, with its spread over bootstrap resamples of the tweets. Saved
+scores of the ensemble's members choose its weights (train_ensemble.weights), by the rule
+`ensemble.choose_weights` states, and show how the mix scores at the params' weights:
+
+    .venv/bin/python -m bench.text_folds ensemble rnn=rnn.npy charcnn=charcnn.npy
 """
 
 import argparse
@@ -22,7 +26,7 @@ import numpy as np
 from bench import stage_params
 from bench.text_choices import BUILD, scratch_dir, section
 from pipeline import hardware, params, text_training, training, tweet_evaluation, tweets
-from pipeline.models import text
+from pipeline.models import ensemble, text
 from stages import baseline_text
 
 
@@ -79,6 +83,28 @@ def paired(k: np.ndarray, ours: np.ndarray, theirs: np.ndarray, threshold: float
     return "; ".join(f"{key} {d:+.4f} [{lo:+.4f}, {hi:+.4f}]" for key, d, lo, hi in rows)
 
 
+def ensemble_weights(saved: dict[str, np.ndarray], k: np.ndarray, threshold: float, p: dict) -> str:
+    """The weights `ensemble.choose_weights` finds on the members' out-of-fold scores `saved`,
+    and the figures of the mix with those and with train_ensemble's `weights` (params `p`)."""
+    if sorted(saved) != sorted(p["members"]):
+        raise SystemExit(f"ensemble: scores of {sorted(saved)}; train_ensemble.members is {p['members']}")
+    for name, scores in saved.items():
+        if scores.shape != k.shape:
+            raise SystemExit(f"ensemble: {name}'s scores of shape {scores.shape}, these tweets need {k.shape}")
+    chosen, found = ensemble.choose_weights(saved, k, threshold)
+    _, at_params, _ = ensemble.fit(saved, k, threshold, **params.keywords(ensemble.fit, p))
+
+    def shown(m: dict) -> str:
+        return f"micro ROC-AUC {m['roc_auc_micro']:.5f} macro {m['roc_auc_macro']:.5f} RMSE {m['rmse']:.5f}"
+
+    members = "; ".join(f"{name} {shown(found[name])}" for name in sorted(saved))
+    return (
+        f"RESULT ensemble out of fold: chosen {chosen}: {shown(found['ensemble'])}; "
+        f"at train_ensemble.weights {dict(zip(p['members'], p['weights'], strict=True))}: "
+        f"{shown(at_params['ensemble'])} ({members})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folds", type=int, default=5)
@@ -89,6 +115,14 @@ def main() -> None:
     if args.folds < 2:
         raise SystemExit(f"--folds {args.folds}: need at least 2 folds")
     threshold = params.load("evaluate")["roc_threshold"]
+    if rest[:1] == ["ensemble"]:
+        pairs = [arg.split("=", 1) for arg in rest[1:]]
+        if not pairs or any(len(pair) != 2 for pair in pairs):
+            raise SystemExit(f"ensemble {' '.join(rest[1:])}: give each member's saved scores as NAME=FILE.npy")
+        k = np.concatenate([tweets.load_prepared(split)[1] for split in ("train", "val")])
+        saved = {name: np.load(path) for name, path in pairs}
+        print(ensemble_weights(saved, k, threshold, params.load("train_ensemble")), flush=True)
+        return
     if rest[:1] == ["tfidf"]:
         name, overrides, p = "tfidf", rest[1:], stage_params("baseline_text", rest[1:])
         scored = tfidf_model(p)

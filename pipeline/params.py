@@ -89,6 +89,17 @@ class ListOf:
         return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
 
 
+@dataclass(frozen=True)
+class Weights:
+    """Shares of a whole: numbers from 0 to 1 that sum to 1."""
+
+    def check(self, key: str, value: Any) -> list[float]:
+        shares = ListOf(Float(0.0, 1.0)).check(key, value)
+        if not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
+            raise ParamsError(f"{key}: {value!r} sums to {sum(shares):g}; the weights must sum to 1")
+        return shares
+
+
 def _range(spec) -> str:
     if spec.lo is not None and spec.hi is not None:
         return f" from {spec.lo} to {spec.hi}"
@@ -243,7 +254,7 @@ SCHEMA: dict[str, Any] = {
     },
     "train_ensemble": {
         "members": ListOf(Choice(("rnn", "charcnn")), 1, 2),
-        "weight_step": Float(0.01, 0.5),
+        "weights": Weights(),
         "calibrate": Bool(),
         "calibration_l2": Float(0.0, 100.0),
     },
@@ -264,8 +275,8 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-# Lists that describe the same blocks, so must be as long as each other.
-PAIRED = [("train_cnn", "convs_per_block", "filters")]
+# Lists that describe the same things, so must be as long as each other: (section, key, other, one per).
+PAIRED = [("train_cnn", "convs_per_block", "filters", "block"), ("train_ensemble", "weights", "members", "member")]
 # (section, key, other, value): `key` is used only when `other` is `value`, so must be 0 otherwise
 # (a value that would be silently ignored is an error).
 USED_ONLY_WITH = [
@@ -293,11 +304,11 @@ def validate(params: Any, schema: dict = SCHEMA, prefix: str = "") -> dict:
             out[key] = validate(params[key], spec, f"{prefix}{key}.")
         else:
             out[key] = spec.check(f"{prefix}{key}", params[key])
-    for section, key, other in PAIRED:
+    for section, key, other, unit in PAIRED:
         if prefix == f"{section}." and len(out[key]) != len(out[other]):
             raise ParamsError(
                 f"{section}.{key}: {out[key]} has {len(out[key])} entries, {other} {out[other]} has "
-                f"{len(out[other])}; give one per block"
+                f"{len(out[other])}; give one per {unit}"
             )
     for section, key, other, value in USED_ONLY_WITH:
         if prefix == f"{section}." and out[key] and out[other] != value:

@@ -1,8 +1,9 @@
 """train_ensemble: the trained tweet models -> data/models/ensemble.keras, their weighted mean
 (each member recalibrated per kind first if `calibrate`), with the weights and the
 validation figures in metrics/train/ensemble/metrics.json. Trains no network: it reads the
-members' saved models and their validation scores from before the refit, and fits the
-calibration and the weights on those scores (pipeline.models.ensemble)."""
+members' saved models and their validation scores from before the refit, fits the calibration
+on those scores if asked, and mixes the members with the params' weights, chosen beforehand on
+cross-validated scores (pipeline.models.ensemble)."""
 
 import stages.with_tensorflow  # noqa: F401  (first: TensorFlow starts quietly)
 

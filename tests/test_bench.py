@@ -1,7 +1,9 @@
 """The benchmark's measurement of a dvc command (bench/run.py), on a stand-in command that prints
 DVC's stage lines and starts processes of known sizes."""
 
+import ast
 import os
+import re
 import sys
 
 import numpy as np
@@ -200,4 +202,29 @@ def test_text_folds_refuses_one_fold_and_scores_of_other_tweets(monkeypatch, tmp
     np.save(tmp_path / "other.npy", np.zeros((4, 15), np.float32))
     monkeypatch.setattr(sys, "argv", ["text_folds", "charcnn", "--against", str(tmp_path / "other.npy")])
     with pytest.raises(SystemExit, match=r"scores of shape \(4, 15\), these tweets need \(6, 15\)"):
+        text_folds.main()
+
+
+def test_text_folds_choose_the_ensemble_weights_on_saved_out_of_fold_scores():
+    from bench import text_folds
+
+    rng = np.random.default_rng(0)
+    k = (rng.random((300, 15)) < 0.3).astype(np.float32)
+    good, noise = np.clip(k + rng.normal(0, 0.2, k.shape), 0, 1), rng.random(k.shape)
+    p = {"members": ["rnn", "charcnn"], "weights": [0.5, 0.5], "calibrate": False, "calibration_l2": 0.0}
+    line = text_folds.ensemble_weights({"rnn": good, "charcnn": noise}, k, 0.5, p)
+    chosen = ast.literal_eval(re.search(r"chosen (\{.*?\})", line).group(1))
+    assert chosen["rnn"] > 0.8 and sum(chosen.values()) == pytest.approx(1.0)
+    assert "at train_ensemble.weights {'rnn': 0.5, 'charcnn': 0.5}" in line
+    with pytest.raises(SystemExit, match=r"scores of \['rnn'\]; train_ensemble.members is \['rnn', 'charcnn'\]"):
+        text_folds.ensemble_weights({"rnn": good}, k, 0.5, p)
+    with pytest.raises(SystemExit, match=r"charcnn's scores of shape \(3, 15\), these tweets need \(300, 15\)"):
+        text_folds.ensemble_weights({"rnn": good, "charcnn": noise[:3]}, k, 0.5, p)
+
+
+def test_text_folds_ensemble_needs_name_equals_file(monkeypatch):
+    from bench import text_folds
+
+    monkeypatch.setattr(sys, "argv", ["text_folds", "ensemble", "rnn.npy"])
+    with pytest.raises(SystemExit, match="give each member's saved scores as NAME=FILE.npy"):
         text_folds.main()

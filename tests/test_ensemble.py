@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline import params, training, tweet_evaluation, tweets
+from pipeline import training, tweet_evaluation, tweets
 from pipeline.models import charcnn, ensemble, rnn, text
 from tests.tiny import section
 
@@ -36,7 +36,7 @@ def test_equally_good_members_get_equal_weights(val):
 
 def test_a_weight_step_that_does_not_divide_one_is_refused(val):
     k, scores = val
-    with pytest.raises(params.ParamsError, match="weight_step: 0.3 does not divide 1"):
+    with pytest.raises(ValueError, match="a weight step of 0.3 does not divide 1"):
         ensemble.choose_weights(scores, k, 0.5, 0.3)
 
 
@@ -79,20 +79,33 @@ def test_the_penalty_keeps_a_kind_without_annotations_finite_and_near_its_scores
         ensemble.platt(scores, k[:10], l2=0.01)
 
 
-def test_fit_without_calibration_is_the_weights_alone(val):
+def test_fit_scores_the_mix_with_the_given_weights(val):
     k, scores = val
-    weights, figures, calibration = ensemble.fit(scores, k, 0.5, weight_step=0.05, calibrate=False, calibration_l2=0)
+    weights, figures, calibration = ensemble.fit(
+        scores, k, 0.5, members=["noise", "good"], weights=[0.25, 0.75], calibrate=False, calibration_l2=0
+    )
     assert calibration == {}
-    assert (weights, figures) == ensemble.choose_weights(scores, k, 0.5, 0.05)
+    assert weights == {"noise": 0.25, "good": 0.75}
+    mixed = 0.75 * scores["good"] + 0.25 * scores["noise"]
+    assert figures["ensemble"]["rmse"] == tweet_evaluation.text_metrics(k, mixed, 0.5)["rmse"]
+    assert figures == ensemble.figures_of(scores, k, 0.5, weights)
 
 
-def test_fit_with_calibration_chooses_weights_on_the_calibrated_scores(val):
+def test_fit_with_calibration_scores_the_calibrated_members(val):
     k, scores = val
-    weights, figures, calibration = ensemble.fit(scores, k, 0.5, weight_step=0.05, calibrate=True, calibration_l2=0.01)
+    weights, figures, calibration = ensemble.fit(
+        scores, k, 0.5, members=["good", "noise"], weights=[0.5, 0.5], calibrate=True, calibration_l2=0.01
+    )
     assert sorted(calibration) == ["good", "noise"]
     adjusted = {n: ensemble.apply_platt(s, *calibration[n]) for n, s in scores.items()}
-    assert (weights, figures) == ensemble.choose_weights(adjusted, k, 0.5, 0.05)
-    assert figures["good"]["rmse"] < ensemble.choose_weights(scores, k, 0.5, 0.05)[1]["good"]["rmse"]
+    assert figures == ensemble.figures_of(adjusted, k, 0.5, weights)
+    assert figures["good"]["rmse"] < ensemble.figures_of(scores, k, 0.5, weights)["good"]["rmse"]
+
+
+def test_fit_refuses_scores_of_other_members_than_the_params_name(val):
+    k, scores = val
+    with pytest.raises(ValueError, match=r"scores of \['good', 'noise'\] for the members \['good', 'rnn'\]"):
+        ensemble.fit(scores, k, 0.5, members=["good", "rnn"], weights=[0.5, 0.5], calibrate=False, calibration_l2=0)
 
 
 @pytest.fixture

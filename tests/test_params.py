@@ -104,7 +104,17 @@ def mutate(good, dotted, value):
         ),
         ("base.distribute", "tpu", "base.distribute: got 'tpu', allowed values: auto, none, mirrored"),
         ("train_ensemble.members", ["rnn", "tfidf"], "train_ensemble.members[1]: got 'tfidf', allowed values: rnn"),
-        ("train_ensemble.weight_step", 0.0, "train_ensemble.weight_step: 0.0 is out of range"),
+        (
+            "train_ensemble.weights",
+            [0.6, 0.6],
+            "train_ensemble.weights: [0.6, 0.6] sums to 1.2; the weights must sum to 1",
+        ),
+        ("train_ensemble.weights", [1.5, -0.5], "train_ensemble.weights[0]: 1.5 is out of range"),
+        (
+            "train_ensemble.weights",
+            [1.0],
+            "train_ensemble.weights: [1.0] has 1 entries, members ['rnn', 'charcnn'] has 2; give one per member",
+        ),
         ("evaluate.train_images", -1, "evaluate.train_images: -1 is out of range"),
     ],
 )

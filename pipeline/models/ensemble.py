@@ -1,10 +1,13 @@
 """train_ensemble: the tweet models combined, from raw tweet strings to 15 kind scores.
 
-A weighted mean of the trained members' kind scores, the weights chosen on the validation split
-(`choose_weights`). The members read tweets differently (the RNN words and their subwords, the
-char CNN character n-grams), so they err on different tweets and their mean is steadier than
-either. The saved model holds the members whole, so it takes raw strings like them and needs
-nothing else to predict.
+A weighted mean of the trained members' kind scores, with train_ensemble's `weights`. They are
+chosen on cross-validated scores of train + val (`choose_weights` on bench/text_folds.py's
+out-of-fold scores), not on the validation split: an early-stopped member's validation scores
+are those of the epoch that scored best on them, which pulls the weights its way, and 1,359
+tweets leave the choice noisy (docs/tuning.md). The members read tweets differently (the RNN
+words and their subwords, the char CNN character n-grams), so they err on different tweets and
+their mean is steadier than either. The saved model holds the members whole, so it takes raw
+strings like them and needs nothing else to predict.
 
 With `calibrate`, each member's scores are first recalibrated per kind (Platt scaling: a scale
 and an offset of each kind's logit, fitted on the validation split by cross-entropy against the
@@ -24,24 +27,29 @@ import numpy as np
 from keras import layers
 from scipy import optimize, special
 
-from pipeline import params, tweet_evaluation
+from pipeline import tweet_evaluation
 from pipeline.models import text
 
 # Keeps every logit finite: scores of exactly 0 or 1 (float32 saturates) become +-16.1.
 _EPS = 1e-7
 
 
-def choose_weights(scores: dict[str, np.ndarray], k: np.ndarray, threshold: float, step: float):
+def figures_of(scores: dict[str, np.ndarray], k: np.ndarray, threshold: float, weights: dict[str, float]) -> dict:
+    """Micro and macro ROC-AUC and RMSE of every member and of their mix with `weights`."""
+    mixed = sum(weights[n] * scores[n] for n in sorted(scores))
+    figures = {n: tweet_evaluation.text_metrics(k, s, threshold) for n, s in {**scores, "ensemble": mixed}.items()}
+    return {n: {key: f[key] for key in ("roc_auc_micro", "roc_auc_macro", "rmse")} for n, f in figures.items()}
+
+
+def choose_weights(scores: dict[str, np.ndarray], k: np.ndarray, threshold: float, step: float = 0.05):
     """The weights (summing to 1, multiples of `step`) of the members' scores whose mean scores
-    best on the validation split: highest micro ROC-AUC, then lowest RMSE, then nearest to equal
-    weights. Returns (weights by member, the validation figures of every member and of the
-    chosen mix)."""
+    best against `k`: highest micro ROC-AUC, then lowest RMSE, then nearest to equal weights.
+    Returns (weights by member, the figures of every member and of the chosen mix). For the
+    benchmarks, which choose train_ensemble.weights."""
     names = sorted(scores)
     units = round(1 / step)
     if not np.isclose(units * step, 1.0):
-        raise params.ParamsError(
-            f"train_ensemble.weight_step: {step} does not divide 1 into equal steps; use e.g. 0.05"
-        )
+        raise ValueError(f"a weight step of {step} does not divide 1 into equal steps; use e.g. 0.05")
     best, best_key = None, None
     for combo in itertools.product(range(units + 1), repeat=len(names)):
         if sum(combo) != units:
@@ -52,10 +60,7 @@ def choose_weights(scores: dict[str, np.ndarray], k: np.ndarray, threshold: floa
         key = (-m["roc_auc_micro"], m["rmse"], float(np.abs(w - 1 / len(names)).sum()))
         if best_key is None or key < best_key:
             best, best_key = dict(zip(names, (float(x) for x in w), strict=True)), key
-    mixed = sum(best[n] * scores[n] for n in names)
-    figures = {n: tweet_evaluation.text_metrics(k, scores[n], threshold) for n in names}
-    figures["ensemble"] = tweet_evaluation.text_metrics(k, mixed, threshold)
-    return best, {n: {key: f[key] for key in ("roc_auc_micro", "roc_auc_macro", "rmse")} for n, f in figures.items()}
+    return best, figures_of(scores, k, threshold, best)
 
 
 def logit(scores: np.ndarray) -> np.ndarray:
@@ -110,20 +115,23 @@ def fit(
     k: np.ndarray,
     threshold: float,
     *,
-    weight_step: float,
+    members: list[str],
+    weights: list[float],
     calibrate: bool,
     calibration_l2: float,
 ) -> tuple[dict, dict, dict]:
     """What train_ensemble fits on the members' validation scores `scores` against the fractions
-    `k`: with `calibrate`, each member's per-kind calibration (`platt`), then the weights of
-    the calibrated scores (`choose_weights`). Returns (weights, the validation figures of each
-    member as calibrated and of the mix, {member: (scale, offset)}, empty without `calibrate`).
-    The calibration is fitted on the very scores the figures come from, as the weights are, so
-    the figures lean optimistic; the test split says what holds."""
+    `k`: with `calibrate`, each member's per-kind calibration (`platt`). Returns (the weights by
+    member, the validation figures of each member as calibrated and of the mix with `weights`,
+    {member: (scale, offset)}, empty without `calibrate`). The calibration is fitted on the very
+    scores the figures come from, so with it the figures lean optimistic; the test split says
+    what holds."""
+    if sorted(scores) != sorted(members):
+        raise ValueError(f"scores of {sorted(scores)} for the members {members}")
+    by_member = dict(zip(members, weights, strict=True))
     calibration = {name: platt(s, k, calibration_l2) for name, s in scores.items()} if calibrate else {}
     adjusted = {name: apply_platt(s, *calibration[name]) if calibrate else s for name, s in scores.items()}
-    weights, figures = choose_weights(adjusted, k, threshold, weight_step)
-    return weights, figures, calibration
+    return by_member, figures_of(adjusted, k, threshold, by_member), calibration
 
 
 def build(*, members: dict[str, keras.Model], weights: dict[str, float]) -> keras.Model:
