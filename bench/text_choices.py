@@ -49,6 +49,8 @@ def partners(name: str) -> dict:
 def as_member(name: str, scores, others: dict, val, threshold: float, p: dict) -> str:
     """The ensemble's validation figures with this variant as member `name`, fitted as the
     train_ensemble params `p` say (calibration and weights)."""
+    if name not in p["members"]:
+        return f"not one of train_ensemble.members {p['members']}, so no ensemble figure"
     if not others:
         return "no other member's validation scores (run `dvc repro train_tweets`) to score an ensemble with"
     weights, found, _ = ensemble.fit({name: scores, **others}, val[1], threshold, **params.keywords(ensemble.fit, p))

@@ -228,3 +228,19 @@ def test_text_folds_ensemble_needs_name_equals_file(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["text_folds", "ensemble", "rnn.npy"])
     with pytest.raises(SystemExit, match="give each member's saved scores as NAME=FILE.npy"):
         text_folds.main()
+
+
+def test_text_choices_score_a_variant_in_the_ensemble_with_the_params_weights():
+    from bench import text_choices
+    from pipeline import tweet_evaluation
+
+    rng = np.random.default_rng(0)
+    k = (rng.random((200, 15)) < 0.3).astype(np.float32)
+    good, noise = np.clip(k + rng.normal(0, 0.2, k.shape), 0, 1), rng.random(k.shape)
+    p = {"members": ["rnn", "charcnn"], "weights": [0.5, 0.5], "calibrate": False, "calibration_l2": 0.0}
+    line = text_choices.as_member("charcnn", good, {"rnn": noise}, (None, k), 0.5, p)
+    mixed = tweet_evaluation.text_metrics(k, 0.5 * good + 0.5 * noise, 0.5)
+    assert line == f"ensemble {{'rnn': 0.5, 'charcnn': 0.5}}: {text_choices.figures(mixed)}"
+    alone = {**p, "members": ["rnn"], "weights": [1.0]}
+    line = text_choices.as_member("charcnn", good, {}, (None, k), 0.5, alone)
+    assert line == "not one of train_ensemble.members ['rnn'], so no ensemble figure"
