@@ -205,13 +205,22 @@ def test_text_folds_refuses_one_fold_and_scores_of_other_tweets(monkeypatch, tmp
         text_folds.main()
 
 
+# train_ensemble's params for two members at equal weights, without calibration.
+ENSEMBLE = {"members": ["rnn", "charcnn"], "weights": [0.5, 0.5], "calibrate": False, "calibration_l2": 0.0}
+
+
+def members_scores(n: int):
+    """Kind fractions of `n` tweets, and two members' scores: one near them, one noise."""
+    rng = np.random.default_rng(0)
+    k = (rng.random((n, 15)) < 0.3).astype(np.float32)
+    return k, np.clip(k + rng.normal(0, 0.2, k.shape), 0, 1), rng.random(k.shape)
+
+
 def test_text_folds_choose_the_ensemble_weights_on_saved_out_of_fold_scores():
     from bench import text_folds
 
-    rng = np.random.default_rng(0)
-    k = (rng.random((300, 15)) < 0.3).astype(np.float32)
-    good, noise = np.clip(k + rng.normal(0, 0.2, k.shape), 0, 1), rng.random(k.shape)
-    p = {"members": ["rnn", "charcnn"], "weights": [0.5, 0.5], "calibrate": False, "calibration_l2": 0.0}
+    k, good, noise = members_scores(300)
+    p = ENSEMBLE
     line = text_folds.ensemble_weights({"rnn": good, "charcnn": noise}, k, 0.5, p)
     chosen = ast.literal_eval(re.search(r"chosen (\{.*?\})", line).group(1))
     assert chosen["rnn"] > 0.8 and sum(chosen.values()) == pytest.approx(1.0)
@@ -234,10 +243,8 @@ def test_text_choices_score_a_variant_in_the_ensemble_with_the_params_weights():
     from bench import text_choices
     from pipeline import tweet_evaluation
 
-    rng = np.random.default_rng(0)
-    k = (rng.random((200, 15)) < 0.3).astype(np.float32)
-    good, noise = np.clip(k + rng.normal(0, 0.2, k.shape), 0, 1), rng.random(k.shape)
-    p = {"members": ["rnn", "charcnn"], "weights": [0.5, 0.5], "calibrate": False, "calibration_l2": 0.0}
+    k, good, noise = members_scores(200)
+    p = ENSEMBLE
     line = text_choices.as_member("charcnn", good, {"rnn": noise}, (None, k), 0.5, p)
     mixed = tweet_evaluation.text_metrics(k, 0.5 * good + 0.5 * noise, 0.5)
     assert line == f"ensemble {{'rnn': 0.5, 'charcnn': 0.5}}: {text_choices.figures(mixed)}"
