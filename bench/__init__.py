@@ -27,8 +27,8 @@ def stage_params(section: str, args: list[str]) -> dict:
     base = params.load(section)
     try:
         merged = params.merge(base, overrides, f"{section}.")
-        params.validate({k: merged[k] for k in params.SCHEMA[section]}, params.SCHEMA[section], f"{section}.")
-        params.validate({k: merged[k] for k in params.SCHEMA["base"]}, params.SCHEMA["base"], "base.")
+        for name in (section, "base"):
+            params.validate_section(name, {k: merged[k] for k in params.schema(name)})
     except params.ParamsError as e:
         raise SystemExit(str(e)) from e
     return merged

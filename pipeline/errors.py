@@ -15,7 +15,7 @@ def run_stage(stage: str, fn, user_errors: tuple[type[BaseException], ...] = ())
     """Run a stage's `fn`; a user error (bad param, missing input, bad data), a full disk or an op
     TensorFlow cannot run deterministically on this GPU ends it with one line `stage: message`
     and exit code 1. A bug still shows its traceback."""
-    from pipeline.params import ParamsError
+    from pipeline.schema import ParamsError
 
     try:
         fn()

@@ -100,7 +100,7 @@ def learning_rate(p: dict, n_train: int):
     - plateau: `learning_rate`, constant, halved after `lr_patience` epochs without a better
       `monitor` (ReduceLROnPlateau, in `fit`; 0 = constant throughout);
     - one_cycle: training.one_cycle over `epochs` epochs (`warmup` of them warming up).
-    params.py refuses a `warmup` with plateau and an `lr_patience` with one_cycle."""
+    params.load refuses a `warmup` with plateau and an `lr_patience` with one_cycle."""
     if p["schedule"] == "plateau":
         return p["learning_rate"]
     return training.one_cycle(p["learning_rate"], p["warmup"], p["epochs"] * math.ceil(n_train / p["batch_size"]))

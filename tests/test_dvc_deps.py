@@ -59,6 +59,31 @@ def models_imported_by_name(path: Path, argv: list[str]) -> set[str]:
     return set()
 
 
+def schemas_loaded(path: Path, argv: list[str]) -> set[str]:
+    """`params.load(SECTION)` in `path` imports pipeline/schema/SECTION.py and base.py by name
+    (pipeline.params.validate_section); an f-string section is completed by the command's
+    argument (pipeline/text_training.py: `params.load(f"train_{name}")`, name from argv)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "load"
+            and getattr(node.func.value, "id", None) == "params"
+        ):
+            continue
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant):
+            section = arg.value
+        else:
+            assert isinstance(arg, ast.JoinedStr) and isinstance(arg.values[0], ast.Constant) and argv, (
+                f"{path}: params.load of a section this test cannot name; teach schemas_loaded to read it"
+            )
+            section = arg.values[0].value + argv[0]
+        found |= {"pipeline.schema.base", f"pipeline.schema.{section}"}
+    return found
+
+
 def runs_nothing(path: Path) -> bool:
     """An empty module or one with a docstring alone runs nothing that could change a result."""
     body = ast.parse(path.read_text()).body
@@ -77,7 +102,7 @@ def closure(module: str, argv: list[str] = ()) -> set[Path]:
             path = module_file(".".join(parts[:i]))
             if path and path not in seen:
                 seen.add(path)
-                todo.extend(imported_modules(path))
+                todo.extend(imported_modules(path) | schemas_loaded(path, list(argv)))
     return {p for p in seen if not runs_nothing(p)}
 
 
@@ -230,6 +255,8 @@ def test_a_builder_reruns_its_model_its_evaluation_its_ensemble_and_the_summary(
     if member_of:
         expected |= {f"train_{member_of}", f"evaluate_tweets@{member_of}", f"export@{member_of}"}
     assert RERUNS[f"pipeline/models/{builder}.py"] == expected
+    # Its params section's schema reaches as far, and no further.
+    assert RERUNS[f"pipeline/schema/train_{model}.py"] == expected
 
 
 def test_the_modules_shared_by_all_stages_rerun_only_what_runs_them():

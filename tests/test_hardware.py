@@ -133,7 +133,7 @@ def test_an_op_without_a_deterministic_gpu_kernel_ends_the_stage_with_one_line_s
 
 
 def test_user_errors_end_the_stage_with_one_line_and_bugs_keep_their_traceback():
-    from pipeline.params import ParamsError
+    from pipeline.schema import ParamsError
 
     def bad_param():
         raise ParamsError("train_x.epochs: 0 is out of range; allowed from 1 to 1000")

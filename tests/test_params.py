@@ -1,9 +1,12 @@
 import copy
+import subprocess
+import sys
 
 import pytest
 import yaml
 
 from pipeline import params
+from pipeline.schema import SECTIONS
 from tests.conftest import ROOT
 
 
@@ -22,6 +25,36 @@ def test_load_merges_base_into_section(tmp_path, good):
     p = params.load("train_cnn", path)
     assert p["seed"] == good["base"]["seed"]
     assert p["epochs"] == good["train_cnn"]["epochs"]
+
+
+def test_load_checks_the_section_names_base_and_the_section_it_reads(tmp_path, good):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(mutate(good, "train_cnn.epochs", 0)))
+    # Another section's mistake stops the stage that reads it, before it does any work.
+    assert params.load("train_ae", path)["epochs"] == good["train_ae"]["epochs"]
+    with pytest.raises(params.ParamsError, match="train_cnn.epochs: 0 is out of range"):
+        params.load("train_cnn", path)
+    path.write_text(yaml.safe_dump(mutate(good, "base.seed", -1)))
+    with pytest.raises(params.ParamsError, match="base.seed: -1 is out of range"):
+        params.load("train_ae", path)
+    path.write_text(yaml.safe_dump({**good, "train_cnnn": {}}))
+    with pytest.raises(params.ParamsError, match="train_cnnn: unknown key; allowed keys in params.yaml: base, "):
+        params.load("train_ae", path)
+
+
+def test_load_imports_the_schema_of_base_and_of_its_section_alone():
+    # What dvc.yaml lists as the stage's deps (tests/test_dvc_deps.py reads the `params.load` calls).
+    code = (
+        "import sys; from pipeline import params; params.load('train_cnn'); "
+        "print(*sorted(m for m in sys.modules if m.startswith('pipeline.schema')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["pipeline.schema", "pipeline.schema.base", "pipeline.schema.train_cnn"]
+
+
+def test_each_section_has_one_schema_module():
+    modules = {p.stem for p in (ROOT / "pipeline" / "schema").glob("*.py") if p.stem != "__init__"}
+    assert modules == set(SECTIONS)
 
 
 def mutate(good, dotted, value):

@@ -303,7 +303,7 @@ def test_validation_auc_needs_present_and_absent_kinds(data):
 
 def test_every_allowed_monitor_has_a_direction():
     for name in ("train_rnn", "train_charcnn"):
-        assert set(params.SCHEMA[name]["monitor"].options) == set(text_training.MONITOR_MODE)
+        assert set(params.schema(name)["monitor"].options) == set(text_training.MONITOR_MODE)
 
 
 FIT = {"loss": "sigmoid", "learning_rate": 0.1, "batch_size": 16, "seed": 0, "epochs": 8,
