@@ -153,6 +153,20 @@ def test_every_listed_dep_exists_or_is_made_by_a_stage(name, deps):
     assert not gone, f"{name}: dvc.yaml lists deps that neither exist nor are a stage's output: {gone}"
 
 
+def test_params_are_loaded_as_params_load_which_the_closure_reads():
+    # schemas_loaded finds a stage's params sections by its `params.load(...)` calls: a module that
+    # imported `load` or `pipeline.params` under another name would hide them.
+    for package in ("pipeline", "stages"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = getattr(node, "names", [])
+                if isinstance(node, ast.ImportFrom) and node.module == "pipeline.params":
+                    raise AssertionError(f"{path}: import `from pipeline import params` and call params.load")
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    bad = [a for a in names if a.name in ("params", "pipeline.params") and a.asname]
+                    assert not bad, f"{path}: pipeline.params imported as {bad[0].asname}; keep the name params"
+
+
 def test_the_closure_follows_function_level_and_from_imports():
     runs = {p.relative_to(ROOT).as_posix() for p in closure("pipeline.predict")}
     # predict imports training inside a function, and training.load imports the custom layers.
