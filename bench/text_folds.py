@@ -9,6 +9,12 @@ tweets.
     .venv/bin/python -m bench.text_folds charcnn [--folds 5] [--save scores.npy] [KEY=VALUE ...]
     .venv/bin/python -m bench.text_folds tfidf ...   # baseline_text's model, its params as KEY=VALUE
 
+`--as-stage` trains each fold's model as the whole stage does, refit and `average_fits`
+included: its own val cut from the fold's training tweets, as preprocess_tweets cuts train and
+val (slower, and no model watches the tweets it is scored on):
+
+    .venv/bin/python -m bench.text_folds rnn --as-stage [average_fits=false] --save rnn.npy
+
 `--save` keeps the out-of-fold scores, for `--against` another run's: the difference of the
 two variants on the same tweets, with its spread over bootstrap resamples of the tweets. Saved
 scores of the ensemble's members choose its weights (train_ensemble.weights), by the rule
@@ -36,12 +42,29 @@ def folds(n: int, k: int, seed: int) -> list[np.ndarray]:
 
 
 def deep_model(name: str, p: dict, threshold: float):
-    """Train a fresh `name` model as its stage's first run does, and score the tweets held out."""
+    """Train a fresh `name` model as its stage's first run does (watching the held-out fold as
+    the stage watches val), and score the tweets held out."""
 
     def scored(train: tuple, held: tuple, fold: int) -> np.ndarray:
         training.seed_everything(p["seed"] + fold)
         model = BUILD[name](train[0], p)
         text_training.fit(model, name, p, train, held, threshold)
+        return text.predict(model, held[0])
+
+    return scored
+
+
+def stage_model(name: str, p: dict, threshold: float, val_share: float):
+    """Train as the model's whole stage does (text_training.fit_and_refit: the refit and
+    `average_fits` too), the fold's training tweets cut into train and val as preprocess_tweets
+    cuts them (`val_share` of them val), and score the tweets held out."""
+
+    def scored(train: tuple, held: tuple, fold: int) -> np.ndarray:
+        order = np.random.default_rng(p["seed"] + fold).permutation(len(train[0]))
+        cut = round(len(order) * (1 - val_share))
+        fitted, watched = (tuple(x[i] for x in train) for i in (order[:cut], order[cut:]))
+        training.seed_everything(p["seed"] + fold)
+        model, _ = text_training.fit_and_refit(name, BUILD[name], p, fitted, watched, threshold)
         return text.predict(model, held[0])
 
     return scored
@@ -111,6 +134,12 @@ def main() -> None:
     parser.add_argument("--save", help="write the out-of-fold scores here (.npy)")
     parser.add_argument("--against", help="another variant's saved out-of-fold scores, to compare with")
     parser.add_argument("--draws", type=int, default=200, help="bootstrap resamples for --against")
+    parser.add_argument(
+        "--as-stage",
+        action="store_true",
+        help="train as the whole stage does (its own val cut from each fold's training tweets, the refit, "
+        "average_fits), not as its first run alone",
+    )
     args, rest = parser.parse_known_args()
     if args.folds < 2:
         raise SystemExit(f"--folds {args.folds}: need at least 2 folds")
@@ -124,11 +153,15 @@ def main() -> None:
         print(ensemble_weights(saved, k, threshold, params.load("train_ensemble")), flush=True)
         return
     if rest[:1] == ["tfidf"]:
+        if args.as_stage:
+            raise SystemExit("--as-stage follows a deep model's stage (rnn, charcnn); tfidf has no fit to follow")
         name, overrides, p = "tfidf", rest[1:], stage_params("baseline_text", rest[1:])
         scored = tfidf_model(p)
     else:
         name, overrides, p = section(rest)
-        scored = deep_model(name, p, threshold)
+        split = params.load("preprocess")["tweets"]
+        val_share = split["val_fraction"] / (1 - split["test_fraction"])
+        scored = stage_model(name, p, threshold, val_share) if args.as_stage else deep_model(name, p, threshold)
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     texts, k = (np.concatenate(pair) for pair in zip(train, val, strict=True))
     save = os.path.abspath(args.save) if args.save else None  # before scratch_dir moves away

@@ -113,7 +113,8 @@ def training_step(
 def per_length(model: keras.Model, example_shape: tuple, dtype: str, training: bool = True) -> tuple[float, float]:
     """(a, b) such that one example costs a + b * T FLOPs at length T (a training step, or with
     training=False a forward pass), for a model whose input's first None axis in
-    `example_shape` is the tweet's length (characters or words): convolutions, recurrent steps
+    `example_shape` is the tweet's length (characters or words; with no None axis, every example
+    has the same length and costs a, b = 0): convolutions, recurrent steps
     and their gradients all grow linearly in it. Any other None (subword n-grams per word) is
     counted at 4; embedding look-ups are no FLOPs, and the ops whose size depends on the
     values are left out (see training_step).
@@ -125,12 +126,15 @@ def per_length(model: keras.Model, example_shape: tuple, dtype: str, training: b
 
     def at(length):
         dims = list(example_shape)
-        dims[dims.index(None)] = length
+        if None in dims:
+            dims[dims.index(None)] = length
         shape = tuple(4 if d is None else d for d in dims)
         if training:
             return training_step(model, shape, dtype, data_dependent_ok=True)
         return forward(model, shape, dtype, data_dependent_ok=True)
 
+    if None not in example_shape:  # every example as long as the next (words: padded to sequence_length)
+        return at(None), 0.0
     short = max([2, *(layer.kernel_size[0] for layer in _layers(model) if isinstance(layer, keras.layers.Conv1D))])
     long = 2 * short
     low, high = at(short), at(long)

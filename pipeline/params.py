@@ -57,7 +57,7 @@ def validate_section(section: str, params: Any) -> dict:
     - PAIRED, (key, other, unit): lists that describe the same things, so must be as long as
       each other;
     - USED_ONLY_WITH, (key, other, value): `key` is used only when `other` is `value`, so must be
-      0 otherwise (a value that would be silently ignored is an error)."""
+      0 (or false) otherwise (a value that would be silently ignored is an error)."""
     module = importlib.import_module(f"pipeline.schema.{section}")
     out = check(params, module.SCHEMA, f"{section}.")
     for key, other, unit in getattr(module, "PAIRED", ()):
@@ -68,10 +68,10 @@ def validate_section(section: str, params: Any) -> dict:
             )
     for key, other, value in getattr(module, "USED_ONLY_WITH", ()):
         if out[key] and out[other] != value:
-            wanted, got = (json.dumps(v) if isinstance(v, bool) else v for v in (value, out[other]))
+            mine, wanted, got = (json.dumps(v) if isinstance(v, bool) else v for v in (out[key], value, out[other]))
             raise ParamsError(
-                f"{section}.{key}: {out[key]} is used only with {other}: {wanted}, not {got}; "
-                f"set {key}: 0 or {other}: {wanted}"
+                f"{section}.{key}: {mine} is used only with {other}: {wanted}, not {got}; "
+                f"set {key}: {'false' if isinstance(out[key], bool) else 0} or {other}: {wanted}"
             )
     return out
 

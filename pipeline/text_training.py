@@ -26,7 +26,7 @@ import tensorflow as tf
 from keras import ops
 
 from pipeline import files, flops, hardware, optimizers, outputs, params, training, tweet_evaluation, tweets
-from pipeline.models.text import as_strings, split
+from pipeline.models import text
 
 
 @keras.saving.register_keras_serializable("pipeline")
@@ -109,7 +109,7 @@ def learning_rate(p: dict, n_train: int):
 def predict(model: keras.Model, texts, batch_size: int = 512):
     """Kind scores (N, 15) of a model being trained, through its ids; the same as
     pipeline.models.text.predict on the whole model, which a tf.distribute scope cannot run."""
-    vectorize, core = split(model)
+    vectorize, core = text.split(model)
     return core.predict(dataset(texts, None, batch_size, vectorize=vectorize), verbose=0)
 
 
@@ -123,7 +123,8 @@ def dataset(
     if bucket and shuffle_seed is not None:
         ds = bucketed(texts, targets, batch_size, shuffle_seed, bucket)
     else:
-        ds = tf.data.Dataset.from_tensor_slices(as_strings(texts) if targets is None else (as_strings(texts), targets))
+        strings = text.as_strings(texts)
+        ds = tf.data.Dataset.from_tensor_slices(strings if targets is None else (strings, targets))
         if shuffle_seed is not None:
             ds = ds.shuffle(len(texts), seed=shuffle_seed, reshuffle_each_iteration=True)
         ds = ds.batch(batch_size)
@@ -151,7 +152,7 @@ def bucketed_order(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
 def bucketed(texts, targets, batch_size: int, seed: int, bucket: int) -> tf.data.Dataset:
     """bucketed_order's batches, a new order each time the dataset is iterated (each epoch),
     seeded by (seed, epoch). Length is counted in characters, a measure of words too."""
-    strings = as_strings(texts).numpy()
+    strings = text.as_strings(texts).numpy()
     lengths = np.array([len(t) for t in np.asarray(texts, dtype=object).reshape(-1)])
     epochs = itertools.count()
 
@@ -243,7 +244,7 @@ def fit(
     schedule `refit` replays) and the callbacks (their training.Record counts a refit too)."""
     mode = MONITOR_MODE[p["monitor"]]
     seen = Seen() if seen is None else seen
-    vectorize, core = split(model)
+    vectorize, core = text.split(model)
     compile_model(core, p["loss"], learning_rate(p, len(train[0])), p["optimizer"], loss_weights(p, train[1]))
     cost = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype)
     callbacks = training.callbacks(
@@ -286,7 +287,7 @@ def refit(
     texts, k = (np.concatenate(pair) for pair in zip(train, val, strict=True))
     keras.utils.set_random_seed(p["seed"])
     model = build(texts, p)
-    vectorize, core = split(model)
+    vectorize, core = text.split(model)
     if p["schedule"] == "plateau":
         rate = learning_rates[0]
         callbacks = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rates[epoch]), *callbacks]
@@ -307,23 +308,37 @@ def refit(
     return model
 
 
+def fit_and_refit(name: str, from_params, p: dict, train, val, threshold: float, strategy=None):
+    """A tweet model's training, as its stage runs it: fit on train with early stopping on val,
+    score val with that model, then refit on train + val if `refit`, and with `average_fits`
+    take the mean of both models' scores. The two learned from other tweets (val or not), from
+    other initial weights, for other numbers of steps, so they err differently, and their mean
+    costs no training beyond the refit's (docs/tuning.md: cross-validated, it scored higher than
+    the refitted model alone). Returns (the model, the first fit's validation scores)."""
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = from_params(train[0], p)
+        seen = Seen()
+        learning_rates, callbacks = fit(model, name, p, train, val, threshold, seen)
+        val_scores = predict(model, val[0])
+    if p["refit"]:
+        first = model
+        with strategy.scope():
+            model = refit(from_params, p, train, val, learning_rates, seen=seen)
+        next(c for c in callbacks if isinstance(c, training.Record)).update()
+        if p["average_fits"]:
+            model = text.averaged([model, first], name)
+    return model, val_scores
+
+
 def train(name: str, from_params) -> None:
-    """The whole of a tweet model's stage: fit on train with early stopping on val, keep the
-    validation scores of that model (the ensemble's weights are chosen on them: the refitted
-    model has seen val), then refit on train + val if `refit`, and save."""
+    """The whole of a tweet model's stage: fit_and_refit, then save the model, and the first
+    fit's validation scores for train_ensemble (a refitted model has seen val)."""
     p = params.load(f"train_{name}")
     threshold = params.load("evaluate")["roc_threshold"]
     strategy = hardware.start(outputs.trained_by(name), distribute=p["distribute"])
     training.seed_everything(p["seed"])
     train_split, val = tweets.load_prepared("train"), tweets.load_prepared("val")
-    with strategy.scope():
-        model = from_params(train_split[0], p)
-        seen = Seen()
-        learning_rates, callbacks = fit(model, name, p, train_split, val, threshold, seen)
-        val_scores = predict(model, val[0])
+    model, val_scores = fit_and_refit(name, from_params, p, train_split, val, threshold, strategy)
     files.save_npy(outputs.val_scores_path(name), val_scores.astype("float32"))
-    if p["refit"]:
-        with strategy.scope():
-            model = refit(from_params, p, train_split, val, learning_rates, seen=seen)
-        next(c for c in callbacks if isinstance(c, training.Record)).update()
     training.save(model, name)

@@ -167,6 +167,32 @@ def test_text_folds_score_each_tweet_by_a_model_that_never_saw_it(monkeypatch):
     assert all(len(texts) - (scores[:, 0] == m + 1).sum() == len(seen) for m, seen in enumerate(trained_on))
 
 
+def test_text_folds_as_stage_cut_each_folds_training_tweets_into_train_and_val_as_preprocess_does(monkeypatch):
+    from bench import text_folds
+
+    texts = np.array([f"tweet {i}" for i in range(40)], dtype=object)
+    k = np.random.default_rng(0).random((40, 15)).astype(np.float32)
+    seen = []  # (train, val) of each fold's model
+
+    def fit_and_refit(name, build, p, train, val, threshold):
+        seen.append((set(train[0]), set(val[0])))
+        return len(seen) - 1, None
+
+    def predict(model, held):
+        train, val = seen[model]
+        assert not set(held) & (train | val)
+        return np.full((len(held), 15), model + 1, dtype=np.float32)
+
+    monkeypatch.setattr(text_folds, "BUILD", {"fake": None})
+    monkeypatch.setattr(text_folds.text_training, "fit_and_refit", fit_and_refit)
+    monkeypatch.setattr(text_folds.text, "predict", predict)
+    scored = text_folds.stage_model("fake", {"seed": 0}, 0.5, val_share=0.125)
+    scores = text_folds.out_of_fold(scored, texts, k, 4, seed=0)
+    assert sorted(set(scores[:, 0])) == [1, 2, 3, 4]
+    for train, val in seen:  # 30 training tweets a fold: 26 to fit, 4 to watch (1/8, rounded)
+        assert (len(train), len(val)) == (26, 4) and not train & val
+
+
 def test_text_folds_score_the_tfidf_baseline_as_its_stage_fits_it(tweets_df):
     from bench import text_folds
     from pipeline import tweets

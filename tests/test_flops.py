@@ -85,6 +85,17 @@ def test_tweet_models_cost_grows_linearly_in_the_padded_length(name, module, twe
     assert b > 0 and a + b * 48 == pytest.approx(at_48, rel=1e-9)
 
 
+def test_a_model_of_fixed_length_costs_the_same_for_every_tweet(tweet_texts):
+    # tokens: words pads every tweet to sequence_length: its cost has no per-length part.
+    p = section("train_rnn", tokens="words", max_tokens=200, sequence_length=12)
+    vectorize, core = text.split(rnn.from_params(tweet_texts, p))
+    text_training.compile_model(core, "sigmoid", 0.01, p["optimizer"])
+    assert tuple(vectorize.output.shape[1:]) == (12,)
+    a, b = flops.per_length(core, (12,), vectorize.output.dtype)
+    assert b == 0 and a == pytest.approx(flops.training_step(core, (12,), "int64", data_dependent_ok=True), rel=1e-9)
+    assert flops.per_length(core, (12,), vectorize.output.dtype, training=False)[0] < a
+
+
 def test_seen_counts_the_batches_a_training_dataset_hands_out(tweet_texts):
     model = charcnn.from_params(tweet_texts, section("train_charcnn"))
     vectorize, _ = text.split(model)

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from pipeline import params
-from pipeline.schema import SECTIONS
+from pipeline.schema import SECTIONS, SHARED
 from tests.conftest import ROOT
 
 
@@ -52,9 +52,13 @@ def test_load_imports_the_schema_of_base_and_of_its_section_alone():
     assert done.stdout.split() == ["pipeline.schema", "pipeline.schema.base", "pipeline.schema.train_cnn"]
 
 
-def test_each_section_has_one_schema_module():
+def test_each_section_has_one_schema_module_and_the_others_are_shared_by_sections():
     modules = {p.stem for p in (ROOT / "pipeline" / "schema").glob("*.py") if p.stem != "__init__"}
-    assert modules == set(SECTIONS)
+    assert modules == set(SECTIONS) | set(SHARED)
+    for shared in SHARED:
+        imports = f"pipeline.schema.{shared} import"
+        users = [s for s in SECTIONS if imports in (ROOT / f"pipeline/schema/{s}.py").read_text()]
+        assert len(users) >= 2, f"pipeline/schema/{shared}.py is shared by {users}: fold it into that section's module"
 
 
 def mutate(good, dotted, value):
@@ -95,6 +99,12 @@ def mutate(good, dotted, value):
         ("train_rnn.monitor", "val_auc", "train_rnn.monitor: got 'val_auc', allowed values: val_loss, val_auc_micro"),
         ("train_charcnn.lr_patience", -1, "train_charcnn.lr_patience: -1 is out of range; allowed from 0 to 1000"),
         ("train_rnn.refit", "yes", "train_rnn.refit: expected true or false, got 'yes'"),
+        (
+            "train_charcnn.average_fits",  # the default train_charcnn does not refit
+            True,
+            "train_charcnn.average_fits: true is used only with refit: true, not false; "
+            "set average_fits: false or refit: true",
+        ),
         ("train_rnn.schedule", "cosine", "train_rnn.schedule: got 'cosine', allowed values: plateau, one_cycle"),
         (
             "train_rnn.warmup",  # the default train_rnn is on plateaus

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,10 @@ def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
         assert json.loads((repo / f"metrics/train/{name}/metrics.json").read_text())["train_flops"] > 0
     for name in ("ae", "cnn", "transfer", "rnn", "charcnn", "ensemble"):
         assert json.loads((repo / f"metrics/evaluate/{name}.json").read_text())["predict_flops"] > 0
+    # The RNN refits with average_fits (params.yaml): its file holds both fits and their mean.
+    with zipfile.ZipFile(repo / "data/models/rnn.keras") as saved:
+        layers = json.loads(saved.read("config.json"))["config"]["layers"]
+    assert [layer["name"] for layer in layers] == ["tweet", "rnn_1", "rnn_2", "kinds"]
     chosen = json.loads((repo / "metrics/train/ensemble/metrics.json").read_text())
     assert set(chosen["weights"]) == {"rnn", "charcnn"} and sum(chosen["weights"].values()) == pytest.approx(1)
     assert "| ensemble (train_ensemble) | test micro ROC-AUC" in (repo / "metrics/summary.md").read_text()

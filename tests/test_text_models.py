@@ -9,7 +9,7 @@ import tensorflow as tf
 from keras import ops
 
 from pipeline import params, text_training, training, tweet_evaluation, tweets
-from pipeline.models import charcnn, layers, rnn, text
+from pipeline.models import charcnn, ensemble, layers, rnn, text
 from tests.tiny import section
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
@@ -167,6 +167,37 @@ def test_saved_model_takes_raw_strings(tmp_path, data, name):
     reloaded = keras.models.load_model(path, compile=False)
     new = np.array(["Snow and wind all day!!", "sunny :)", "", "zzz unseen words qqq"], dtype=object)
     np.testing.assert_allclose(text.predict(reloaded, new), text.predict(model, new), rtol=1e-6)
+
+
+def test_an_averaged_model_takes_raw_strings_and_gives_the_mean_of_its_models(tmp_path, data):
+    # The two fits of train_tweets with average_fits; words and subwords read tweets differently,
+    # as a refit's vocabulary differs from the first fit's.
+    texts, _ = data
+    training.seed_everything(0)
+    first, second = BUILDERS["rnn_words"](texts[:30], "sigmoid"), BUILDERS["rnn"](texts, "sigmoid")
+    model = text.averaged([second, first], "rnn")
+    model.save(tmp_path / "rnn.keras")
+    reloaded = training.load(tmp_path / "rnn.keras")
+    new = np.array(["Snow and wind all day!!", "sunny :)", "", "zzz unseen words qqq"], dtype=object)
+    mean = (text.predict(first, new) + text.predict(second, new)) / 2
+    np.testing.assert_allclose(text.predict(reloaded, new), mean, rtol=1e-5, atol=1e-7)
+    assert [layer.name for layer in reloaded.layers] == ["tweet", "rnn_1", "rnn_2", "kinds"]
+    # Its cost is both models' passes, inside an ensemble too.
+    assert [m.name for m in text.leaves(reloaded)] == ["rnn_1", "rnn_2"]
+    both = text.predict_flops(first, texts) + text.predict_flops(second, texts)
+    assert text.predict_flops(reloaded, texts) == pytest.approx(both, rel=1e-9)
+    mixed = ensemble.build(
+        members={"rnn": reloaded, "charcnn": BUILDERS["charcnn"](texts, "sigmoid")},
+        weights={"rnn": 0.5, "charcnn": 0.5},
+    )
+    assert len(text.leaves(mixed)) == 3
+
+
+def test_an_averaged_member_is_not_recalibrated_as_one_model(data):
+    texts, _ = data
+    model = text.averaged([BUILDERS["rnn"](texts, "sigmoid"), BUILDERS["rnn"](texts, "sigmoid")], "rnn")
+    with pytest.raises(ValueError, match="set train_ensemble.calibrate: false or train_rnn.average_fits: false"):
+        ensemble.recalibrate(model, np.ones(15), np.zeros(15))
 
 
 def test_vocabulary_is_inside_the_model(data):

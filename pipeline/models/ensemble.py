@@ -100,6 +100,12 @@ def recalibrate(member: keras.Model, scale: np.ndarray, offset: np.ndarray) -> N
     """Makes `member`'s sigmoid output layer (text.output_layer, "kinds") give sigmoid(scale *
     logit + offset) per kind, in place: its kernel's columns and its bias rescaled, the offset
     added to the bias. The ensemble's members are loaded for it alone, so nothing else sees it."""
+    if len(text.leaves(member)) > 1:
+        raise ValueError(
+            f"{member.name}: the mean of its refitted and first models (average_fits), whose kinds "
+            f"cannot be recalibrated as one model's; set train_ensemble.calibrate: false or "
+            f"train_{member.name}.average_fits: false"
+        )
     out = member.get_layer("kinds")
     if not isinstance(out, layers.Dense) or out.activation is not keras.activations.sigmoid:
         raise ValueError(

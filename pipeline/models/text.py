@@ -50,12 +50,26 @@ def split(model: keras.Model) -> tuple[keras.layers.Layer, keras.Model]:
     return vectorize, keras.Model(vectorize.output, model.output, name=f"{model.name}_from_ids")
 
 
+def averaged(models: list[keras.Model], name: str) -> keras.Model:
+    """One model of raw tweets to the mean of `models`' kind scores, each model whole inside it
+    (renamed `name`_1, `name`_2, ...: Keras needs each layer's name once)."""
+    inputs = string_input()
+    scores = [keras.Model(m.inputs[0], m.outputs[0], name=f"{name}_{i}")(inputs) for i, m in enumerate(models, start=1)]
+    return keras.Model(inputs, layers.Average(name="kinds")(scores), name=name)
+
+
+def leaves(model: keras.Model) -> list[keras.Model]:
+    """The tweet models that compute `model`'s scores: itself, or those inside it (an ensemble's
+    members, an averaged model's fits), however deeply nested."""
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return [leaf for m in inner for leaf in leaves(m)] if inner else [model]
+
+
 def predict_flops(model: keras.Model, texts, batch_size: int = 512) -> float:
-    """FLOPs of `pipeline.models.text.predict(model, texts, batch_size)`: each member's forward
-    pass (a tweet model, or each model inside an ensemble) at each batch's padded length."""
-    members = [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
+    """FLOPs of `pipeline.models.text.predict(model, texts, batch_size)`: the forward pass of
+    each model `leaves` finds, at each batch's padded length."""
     total = 0.0
-    for member in members:
+    for member in leaves(model):
         vectorize, core = split(member)
         a, b = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype, training=False)
         for batch in tf.data.Dataset.from_tensor_slices(as_strings(texts)).batch(batch_size):

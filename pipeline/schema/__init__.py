@@ -2,7 +2,8 @@
 sections. One module per section beside this one (pipeline/schema/train_cnn.py, ...) holds that
 section's SCHEMA, and optionally its PAIRED and USED_ONLY_WITH rules; pipeline.params imports
 only the sections a stage loads, so an edit to one section's schema reruns only the stages that
-read that section.
+read that section. Keys several sections share go in a module of their own that those sections
+import (SHARED), not here, where an edit would rerun every stage.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ SECTIONS = (
     "evaluate",
     "export",
 )
+# The other modules of this package: keys that sections share, imported by those sections.
+SHARED = ("text_training",)
 
 
 class ParamsError(ValueError):
@@ -129,26 +132,3 @@ LEARNING_RATE = Float(0.0, 1.0, lo_open=True)
 DROPOUT = Float(0.0, 0.9)
 DECAY = Float(0.0, 1.0)
 PATIENCE = Int(0, 1000)
-# The keys train_rnn and train_charcnn share: how pipeline/text_training.py fits either model.
-TEXT_TRAINING = {
-    "loss": Choice(("softmax", "sigmoid")),
-    "dropout": DROPOUT,
-    "epochs": EPOCHS,
-    "batch_size": BATCH,
-    "length_sorted_batches": Int(0, 1000),
-    "learning_rate": LEARNING_RATE,
-    "patience": PATIENCE,
-    "monitor": Choice(("val_loss", "val_auc_micro")),  # pipeline.text_training.MONITOR_MODE
-    "schedule": Choice(("plateau", "one_cycle")),  # pipeline.text_training.learning_rate
-    "lr_patience": PATIENCE,
-    "warmup": Float(0.0, 0.9),
-    "optimizer": Choice(("adam", "lazy_adam")),  # pipeline.text_training.OPTIMIZERS
-    "positive_weight_power": Float(0.0, 2.0),  # pipeline.text_training.PositiveWeightedBCE
-    "refit": Bool(),
-}
-# Their (key, other, value) rules: see pipeline.params.validate_section.
-TEXT_USED_ONLY_WITH = [
-    ("lr_patience", "schedule", "plateau"),
-    ("warmup", "schedule", "one_cycle"),
-    ("positive_weight_power", "loss", "sigmoid"),
-]

@@ -1,6 +1,7 @@
 """params.yaml's `train_charcnn` (pipeline/models/charcnn.py, pipeline/text_training.py)."""
 
-from pipeline.schema import TEXT_TRAINING, TEXT_USED_ONLY_WITH, Int, ListOf
+from pipeline.schema import Int, ListOf
+from pipeline.schema.text_training import TEXT_TRAINING, TEXT_USED_ONLY_WITH
 
 SCHEMA = {
     "sequence_length": Int(16, 2000),

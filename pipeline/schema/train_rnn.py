@@ -1,6 +1,7 @@
 """params.yaml's `train_rnn` (pipeline/models/rnn.py, pipeline/text_training.py)."""
 
-from pipeline.schema import TEXT_TRAINING, TEXT_USED_ONLY_WITH, Bool, Choice, Int
+from pipeline.schema import Bool, Choice, Int
+from pipeline.schema.text_training import TEXT_TRAINING, TEXT_USED_ONLY_WITH
 
 SCHEMA = {
     "tokens": Choice(("words", "subwords")),
