@@ -19,7 +19,7 @@ TEXT_TRAINING = {
     "optimizer": Choice(("adam", "lazy_adam")),  # pipeline.text_training.OPTIMIZERS
     "positive_weight_power": Float(0.0, 2.0),  # pipeline.text_training.PositiveWeightedBCE
     "refit": Bool(),
-    "average_fits": Bool(),  # pipeline.text_training.train
+    "average_fits": Bool(),  # pipeline.text_training.fit_and_refit
 }
 # Their (key, other, value) rules: see pipeline.params.validate_section.
 TEXT_USED_ONLY_WITH = [
