@@ -68,7 +68,8 @@ def main() -> None:
     model = BUILD[name](train[0], p)
     scratch_dir()
     # Trained as the stage's first run, early stopping included; not refitted, since the refit
-    # would learn from the very tweets scored here (bench/text_refit.py measures the refit).
+    # would learn from the very tweets scored here (bench/text_refit.py measures the refit, and
+    # `bench/text_folds.py --as-stage` the whole stage, refit and average_fits included).
     seen = text_training.Seen()
     _, callbacks = text_training.fit(model, name, p, train, val, threshold, seen)
     spent = next(c for c in callbacks if isinstance(c, training.Record)).flops(0)
