@@ -159,9 +159,11 @@ def main() -> None:
         scored = tfidf_model(p)
     else:
         name, overrides, p = section(rest)
-        split = params.load("preprocess")["tweets"]
-        val_share = split["val_fraction"] / (1 - split["test_fraction"])
-        scored = stage_model(name, p, threshold, val_share) if args.as_stage else deep_model(name, p, threshold)
+        if args.as_stage:
+            split = params.load("preprocess")["tweets"]
+            scored = stage_model(name, p, threshold, split["val_fraction"] / (1 - split["test_fraction"]))
+        else:
+            scored = deep_model(name, p, threshold)
     train, val = tweets.load_prepared("train"), tweets.load_prepared("val")
     texts, k = (np.concatenate(pair) for pair in zip(train, val, strict=True))
     save = os.path.abspath(args.save) if args.save else None  # before scratch_dir moves away
