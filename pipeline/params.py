@@ -11,6 +11,7 @@ file (the tests, scripts/quick.sh's overrides).
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -23,9 +24,15 @@ from pipeline.schema import SECTIONS, ParamsError
 PARAMS_FILE = Path("params.yaml")
 
 
+def rules(section: str):
+    """The module of params.yaml's top-level `section` in pipeline/schema/: its SCHEMA, and its
+    PAIRED and USED_ONLY_WITH rules if it has any."""
+    return importlib.import_module(f"pipeline.schema.{section}")
+
+
 def schema(section: str) -> dict:
-    """The specs of params.yaml's top-level `section` (its module in pipeline/schema/)."""
-    return importlib.import_module(f"pipeline.schema.{section}").SCHEMA
+    """The specs of params.yaml's top-level `section`."""
+    return rules(section).SCHEMA
 
 
 def check_keys(params: Any, allowed, where: str, prefix: str = "") -> None:
@@ -58,7 +65,7 @@ def validate_section(section: str, params: Any) -> dict:
       each other;
     - USED_ONLY_WITH, (key, other, value): `key` is used only when `other` is `value`, so must be
       0 (or false) otherwise (a value that would be silently ignored is an error)."""
-    module = importlib.import_module(f"pipeline.schema.{section}")
+    module = rules(section)
     out = check(params, module.SCHEMA, f"{section}.")
     for key, other, unit in getattr(module, "PAIRED", ()):
         if len(out[key]) != len(out[other]):
@@ -130,7 +137,7 @@ def overrides_cli(argv: list[str]) -> int:
         overrides = yaml.safe_load(Path(argv[1]).read_text()) or {}
         if not isinstance(overrides, dict):
             raise ParamsError(f"{argv[1]}: expected a mapping of params.yaml's sections")
-        validate(merge(yaml.safe_load(PARAMS_FILE.read_text()), overrides))
+        validate(merge(read(), overrides))
     except (OSError, yaml.YAMLError, ParamsError) as e:
         print(f"params: {argv[1]}: {' '.join(str(e).split())}", file=sys.stderr)  # one line
         return 2
@@ -138,15 +145,9 @@ def overrides_cli(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(overrides_cli(sys.argv[1:]))
-
-
 def keywords(builder, p: dict) -> dict:
     """The keyword-only arguments of `builder` (a model's `build`), each taken from the params
     section `p`: the builder's signature is the one list of a model's architecture params."""
-    import inspect
-
     names = [n for n, a in inspect.signature(builder).parameters.items() if a.kind is a.KEYWORD_ONLY]
     missing = [n for n in names if n not in p]
     if missing:
@@ -154,3 +155,7 @@ def keywords(builder, p: dict) -> dict:
             f"{builder.__module__}.{builder.__name__} takes {', '.join(missing)}: add them to its params section"
         )
     return {n: p[n] for n in names}
+
+
+if __name__ == "__main__":
+    sys.exit(overrides_cli(sys.argv[1:]))

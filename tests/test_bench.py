@@ -121,6 +121,25 @@ def test_step_time_refuses_variants_of_different_precisions():
         step_time.main(["cnn", "precision=float32", "--", "precision=mixed_bfloat16"])
 
 
+def test_conv_rates_finds_the_nested_convolutions_and_counts_their_multiply_adds():
+    import keras
+
+    from bench import conv_rates
+
+    inner_in = keras.Input((7, 7, 4))
+    inner = keras.Model(inner_in, keras.layers.Conv2D(2, 1, name="inner")(inner_in))
+    x_in = keras.Input((14, 14, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="first")(x_in)
+    x = keras.layers.MaxPooling2D(2)(x)
+    model = keras.Model(x_in, keras.layers.Dense(1)(inner(x)))
+    found = conv_rates.convolutions(model)
+    assert [layer.name for layer in found] == ["first", "inner"]
+    assert conv_rates.multiply_adds(found[0]) == 14 * 14 * 3 * 3 * 3 * 4
+    assert conv_rates.multiply_adds(found[1]) == 7 * 7 * 1 * 1 * 4 * 2
+    forward, step = conv_rates.rates(found[0], 2, input_gradient=True)
+    assert forward > 0 and step > 0
+
+
 def test_a_named_set_is_timed_as_quick_sh_runs_it():
     command = run.quick_command("quick", ROOT)
     assert command[:5] == ["dvc", "exp", "run", "-n", "quick"] and command[-1] == "summarize"
