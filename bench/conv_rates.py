@@ -23,16 +23,13 @@ ROUNDS, CALLS = 5, 20
 
 
 def convolutions(model) -> list:
-    """The Conv2D layers of `model` and of the models nested in it, in the order they run."""
+    """The Conv2D layers of `model` and of the models nested in it, in the order they run (the
+    walk pipeline.flops counts layers by)."""
     import keras
 
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            found.append(layer)
-        elif isinstance(layer, keras.Model):
-            found += convolutions(layer)
-    return found
+    from pipeline import flops
+
+    return [layer for layer in flops._layers(model) if isinstance(layer, keras.layers.Conv2D)]
 
 
 def multiply_adds(layer) -> int:
@@ -50,7 +47,8 @@ def timed(fn, x) -> float:
         start = time.perf_counter()
         for _ in range(CALLS):
             out = fn(x)
-        [o.numpy() for o in (out if isinstance(out, list) else [out])]
+        for tensor in out if isinstance(out, list) else [out]:
+            tensor.numpy()  # waits for the last call to finish
         best = min(best, (time.perf_counter() - start) / CALLS)
     return best
 
@@ -68,11 +66,11 @@ def rates(layer, batch_size: int, input_gradient: bool) -> tuple[float, float]:
 
     @tf.function
     def forward_backward(x):
+        sources = [layer.kernel.value, x] if input_gradient else [layer.kernel.value]
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = layer(x)
-            loss = tf.reduce_sum(tf.cast(y, "float32") ** 2)
-        return tape.gradient(loss, [layer.kernel.value, x] if input_gradient else [layer.kernel.value])
+            loss = tf.reduce_sum(tf.cast(layer(x), "float32") ** 2)
+        return tape.gradient(loss, sources)
 
     return timed(forward, x), timed(forward_backward, x)
 
