@@ -24,10 +24,7 @@ model gave different bytes at twice the size (docs/models.md, "Exported models")
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import keras
@@ -35,7 +32,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import fingerprint_pb2
 from tensorflow.saved_model.experimental import TrackableResource
 
-from pipeline import files, training
+from pipeline import errors, files, training
 
 EXPORTED = Path("data/exported")
 SIGNATURE = "serving_default"
@@ -115,21 +112,24 @@ def _stable_fingerprint(path: Path) -> None:
 
 
 def onnx(model: keras.Model, path: Path, opset: int) -> None:
-    """An image model as ONNX at `path`, the same signature as its SavedModel, converted by
-    tf2onnx's command line (the converter Keras's own ONNX export uses) from a float32 copy:
-    tf2onnx 1.17 cannot convert a bfloat16 graph (it binds one Mul to float16 and bfloat16), and
-    onnxruntime has no bfloat16 CPU kernels to run one."""
-    with tempfile.TemporaryDirectory(prefix="onnx_") as work:
-        saved_model(float32_copy(model), Path(work) / "float32")
-        # A fixed hash seed: tf2onnx numbers the nodes it adds by walking sets of names.
-        env = {**os.environ, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
-        cmd = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(Path(work) / "float32")]
-        done = subprocess.run(
-            [*cmd, "--output", str(path), "--opset", str(opset)], env=env, capture_output=True, text=True
+    """An image model as ONNX at `path`, the same signature as its SavedModel, converted in this
+    process by tf2onnx (the converter Keras's own ONNX export uses) from a float32 copy: tf2onnx
+    1.17 cannot convert a bfloat16 graph (it binds one Mul to float16 and bfloat16), and
+    onnxruntime has no bfloat16 CPU kernels to run one.
+
+    tf2onnx numbers the nodes it adds by walking sets of names, so the same model gives the same
+    bytes only under a fixed hash seed: the process must start with PYTHONHASHSEED=0, as
+    dvc.yaml's export command does (converting in a fresh process instead cost a second
+    TensorFlow start, seconds per image model)."""
+    if sys.flags.hash_randomization:
+        raise errors.UserError(
+            "ONNX export needs Python's hash seed fixed for byte-stable output: "
+            "run it as `PYTHONHASHSEED=0 python -m stages.export NAME` (dvc.yaml's command does)"
         )
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"tf2onnx could not convert the {model.name} model (exit {done.returncode}): {last}")
+    import tf2onnx
+
+    serve = serving_function(float32_copy(model))
+    tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=opset, output_path=str(path))
     _stable_onnx(path)
 
 
@@ -196,9 +196,9 @@ def export(model: keras.Model, name: str, version: int, opset: int) -> Path:
     """Every form of `model` under data/exported/<name>/, replacing what was there."""
     target = folder(name)
     with files.replacing_dir(target) as tmp:
-        saved_model(model, tmp / str(version))
-        if training.kind(model) != "tweets":
+        if training.kind(model) != "tweets":  # first: it refuses to run without a fixed hash seed
             onnx(model, tmp / ONNX_FILE, opset)
+        saved_model(model, tmp / str(version))
     return target
 
 

@@ -121,8 +121,9 @@ STAGES = stages()
 
 
 def command_closure(name: str, cmd: str) -> set[Path]:
-    match = re.match(r"python -m ([\w.]+)((?: [\w.]+)*)$", cmd)
-    assert match, f"{name}: cmd {cmd!r} is not `python -m module [args]`; teach this test to read it"
+    # An environment assignment may come first (PYTHONHASHSEED=0 for the export's ONNX bytes).
+    match = re.match(r"(?:[A-Z_]+=\S+ )*python -m ([\w.]+)((?: [\w.]+)*)$", cmd)
+    assert match, f"{name}: cmd {cmd!r} is not `[VAR=value ...] python -m module [args]`; teach this test to read it"
     return closure(match.group(1), match.group(2).split())
 
 

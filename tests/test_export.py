@@ -13,13 +13,14 @@ import keras
 import numpy as np
 import pytest
 
-from pipeline import export, outputs, predict, training, tweets
+from pipeline import export, predict, training, tweets
 from pipeline.models import autoencoder, charcnn, cnn, ensemble, rnn, text, transfer
 from tests.conftest import ROOT, make_tweets
 from tests.tiny import architecture, section, small_application
 
-# The stage as dvc runs it, from a checkout: the project's code importable.
-STAGE_ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+# The stage as dvc runs it, from a checkout: the project's code importable, Python's hash seed
+# fixed as dvc.yaml's command fixes it.
+STAGE_ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
 SAVED_MODEL_CLI = Path(sys.executable).with_name("saved_model_cli")
 TWEETS = ["Sunny and warm in Austin today", "Storm warning: heavy rain and wind tonight", "Snow again?! So cold"]
 
@@ -137,16 +138,17 @@ def project_outputs(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """Each tiny model saved as its train_* stage saves it and exported as the export stage does
-    (in this process; test_the_export_stage_is_byte_stable runs the stage itself), with the
-    project's outputs to compare."""
+    """Each tiny model saved as its train_* stage saves it and exported by the export stage's
+    `main`, all in one fresh process started as dvc.yaml starts the stage (one TensorFlow start
+    for the six), with the project's outputs to compare."""
     where = tmp_path_factory.mktemp("export")
     (where / "params.yaml").write_bytes((ROOT / "params.yaml").read_bytes())
     paths = tiny_models(where / "data" / "models")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(where)
-        for name in paths:
-            export.export(training.load(outputs.model_path(name)), name, version=1, opset=17)
+    code = "import sys\nfrom stages import export\nfor name in sys.argv[1:]:\n    export.main([name])"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *paths], cwd=where, capture_output=True, text=True, env=STAGE_ENV
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
     np.savez(where / "images.npz", **IMAGE_BATCHES)
     np.savez(where / "tweets.npz", **TWEET_BATCHES)
     return where, {name: project_outputs(path) for name, path in paths.items()}
@@ -281,6 +283,21 @@ def test_the_export_stage_is_byte_stable(exported, tmp_path):
         runs.append({p: p.read_bytes() for p in sorted((where / "data/exported").rglob("*")) if p.is_file()})
     assert runs[0].keys() == runs[1].keys()
     assert [str(p) for p in runs[0] if runs[0][p] != runs[1][p]] == []
+
+
+def test_the_onnx_export_refuses_a_random_hash_seed_and_keeps_the_previous_export(exported):
+    where, _ = exported
+    before = (where / "data/exported/cnn/model.onnx").read_bytes()
+    env = {key: value for key, value in STAGE_ENV.items() if key != "PYTHONHASHSEED"}
+    done = subprocess.run(
+        [sys.executable, "-m", "stages.export", "cnn"], cwd=where, capture_output=True, text=True, env=env
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "export: ONNX export needs Python's hash seed fixed for byte-stable output: "
+        "run it as `PYTHONHASHSEED=0 python -m stages.export NAME` (dvc.yaml's command does)"
+    )
+    assert (where / "data/exported/cnn/model.onnx").read_bytes() == before
 
 
 def test_no_optimiser_state_in_the_export(exported):
