@@ -157,11 +157,11 @@ def _float32_policies(node):
 
 
 def _stable_onnx(path: Path) -> None:
-    """The same model, the same bytes: tf2onnx writes the (temporary) folder it converted from
-    into the graph's doc string, names unknown sizes by a counter, and numbers and orders the
-    graph's constants differently from run to run whatever the hash seed (its nodes, given one,
-    it keeps in order). So: no doc string, the batch size named N, and each constant renamed
-    after where it is first used, in that order."""
+    """The same model, the same bytes: tf2onnx writes what it converted from (the traced
+    function's name, numbered within the process) into the graph's doc string, names unknown
+    sizes by a counter, and numbers and orders the graph's constants differently from run to run
+    whatever the hash seed (its nodes, given one, it keeps in order). So: no doc string, the
+    batch size named N, and each constant renamed after where it is first used, in that order."""
     import onnx as onnx_lib
 
     model = onnx_lib.load(str(path))
