@@ -140,6 +140,56 @@ def test_conv_rates_finds_the_nested_convolutions_and_counts_their_multiply_adds
     assert forward > 0 and step > 0
 
 
+def test_cnn_trials_whitening_kernel_decorrelates_the_patches_it_was_fitted_on():
+    from bench import cnn_trials
+
+    rng = np.random.default_rng(0)
+    # Correlated pixels: each image a smoothed noise field, so raw 3x3 patches are far from white.
+    noise = rng.normal(size=(40, 12, 12))
+    images = noise + np.roll(noise, 1, axis=1) + np.roll(noise, 1, axis=2)
+    kernel = cnn_trials.whitening_kernel(images, eps=0.0)
+    assert kernel.shape == (3, 3, 1, 18)
+    np.testing.assert_allclose(kernel[..., 9:], -kernel[..., :9])
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    patches = np.stack([padded[:, i : i + 12, j : j + 12] for i in range(3) for j in range(3)], -1).reshape(-1, 9)
+    out = patches @ kernel[..., :9].reshape(9, 9)
+    np.testing.assert_allclose(out.T @ out / len(out), np.eye(9), atol=1e-4)
+    raw = patches.T @ patches / len(patches)
+    assert np.abs(raw - np.diag(np.diag(raw))).max() > 0.5  # the check above had work to do
+
+
+def test_cnn_trials_low_resolution_model_shares_the_networks_weights():
+    from bench import cnn_trials
+    from pipeline.models import cnn
+    from tests import tiny
+
+    model = cnn.from_params(tiny.section("train_cnn", filters=[4, 4, 4], convs_per_block=[1, 1, 1]), 64)
+    small = cnn_trials.at_resolution(model, 24, 3)
+    assert small.input_shape == model.input_shape == (None, 28, 28)
+    assert {id(w) for w in small.trainable_weights} == {id(w) for w in model.trainable_weights}
+    resize = next(layer for layer in small.layers if layer.__class__.__name__ == "Resizing")
+    assert resize.compute_output_shape((None, 28, 28, 1)) == (None, 24, 24, 1)
+    assert small.predict(np.zeros((2, 28, 28), "uint8"), verbose=0).shape == (2, 10)
+    with pytest.raises(SystemExit, match="SIZE 20 pools to a 2 x 2 map, 28 to 3 x 3"):
+        cnn_trials.at_resolution(model, 20, 3)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "usage"),
+        (["low-res", "8"], "usage"),
+        (["low-res", "eight", "24"], "whole numbers"),
+        (["low-res", "11", "24", "epochs=11"], "leaves none"),
+    ],
+)
+def test_cnn_trials_refuse_bad_arguments_before_any_work(argv, message):
+    from bench import cnn_trials
+
+    with pytest.raises(SystemExit, match=message):
+        cnn_trials.main(argv)
+
+
 def test_a_named_set_is_timed_as_quick_sh_runs_it():
     command = run.quick_command("quick", ROOT)
     assert command[:5] == ["dvc", "exp", "run", "-n", "quick"] and command[-1] == "summarize"
