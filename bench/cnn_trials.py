@@ -1,5 +1,5 @@
 """Two train_cnn recipes that are more than a params override, tried on the validation split and
-not kept (docs/tuning.md, "A whitened stem, and progressive resizing"):
+not kept (docs/tuning.md, "A whitened stem and progressive resizing for the CNN"):
 
     .venv/bin/python -m bench.cnn_trials whiten [KEY=VALUE ...]
     .venv/bin/python -m bench.cnn_trials low-res EPOCHS SIZE [KEY=VALUE ...]
