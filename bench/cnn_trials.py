@@ -6,8 +6,9 @@ not kept (docs/tuning.md, "A whitened stem and progressive resizing for the CNN"
 
 - `whiten`: airbench's frozen patch-whitening first layer. The stem (18 filters of 3x3) is set to
   the eigenvectors of the training images' 3x3 patch second moments, each scaled by 1 / sqrt(its
-  eigenvalue + 5e-4), with both signs (9 x 2 filters, so the ReLU after it loses nothing), and
-  frozen: the network starts from decorrelated inputs instead of learning its first layer.
+  eigenvalue + 5e-4), with both signs (9 x 2 filters: both halves of each direction pass the
+  ReLU), and frozen: the network starts from decorrelated inputs instead of learning its first
+  layer.
 - `low-res EPOCHS SIZE`: progressive resizing. The first EPOCHS epochs see every image resized to
   SIZE x SIZE (bilinear, antialiased) by the same layers, then the rest at 28 x 28, on one
   one-cycle schedule. Only sizes that pool down to the same map as 28 keep the flattened head's
@@ -47,19 +48,23 @@ def whitening_kernel(images, size: int = 3, eps: float = WHITEN_EPS):
     return np.concatenate([scaled, -scaled], 1).reshape(size, size, 1, 2 * size * size).astype("float32")
 
 
-def at_resolution(model, size: int, blocks: int):
-    """`model` (train_cnn's network of `blocks` pooling blocks) behind a resize of its 28 x 28
-    input to size x size: the same layers, so the same weights, applied in order (the network is
-    a chain). Refuses a size whose last map differs from 28's: the flattened head's weights would
-    not fit it."""
-    import keras
-
+def check_size(size: int, blocks: int) -> None:
+    """Refuses a size whose last map, after `blocks` poolings by 2, differs from 28's: the
+    flattened head's weights would not fit it."""
     if size // 2**blocks != 28 // 2**blocks:
         raise SystemExit(
             f"low-res: SIZE {size} pools to a {size // 2**blocks} x {size // 2**blocks} map, 28 to "
             f"{28 // 2**blocks} x {28 // 2**blocks}; the flattened head needs the same (24 to 29 with three blocks)"
         )
 
+
+def at_resolution(model, size: int, blocks: int):
+    """`model` (train_cnn's network of `blocks` pooling blocks) behind a resize of its 28 x 28
+    input to size x size: the same layers, so the same weights, applied in order (the network is
+    a chain). check_size's sizes only."""
+    import keras
+
+    check_size(size, blocks)
     inputs = keras.Input(model.input_shape[1:])
     x = model.layers[1](inputs)  # the reshape to one channel
     x = keras.layers.Resizing(size, size, interpolation="bilinear", antialias=True)(x)
@@ -78,6 +83,8 @@ def main(argv: list[str]) -> None:
             raise SystemExit(f"low-res: EPOCHS and SIZE must be whole numbers, got {argv[0]!r} {argv[1]!r}; {USAGE}")
         low_epochs, size, argv = int(argv[0]), int(argv[1]), argv[2:]
     p = stage_params("train_cnn", (["stem_filters=18"] if trial == "whiten" else []) + argv)
+    if low_epochs:
+        check_size(size, len(p["filters"]))
     if low_epochs >= p["epochs"]:
         raise SystemExit(f"low-res: EPOCHS {low_epochs} leaves none of the {p['epochs']} epochs at 28 x 28")
     quiet_start.tensorflow()

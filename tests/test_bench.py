@@ -180,6 +180,8 @@ def test_cnn_trials_low_resolution_model_shares_the_networks_weights():
         ([], "usage"),
         (["low-res", "8"], "usage"),
         (["low-res", "eight", "24"], "whole numbers"),
+        (["low-res", "8", "20"], "SIZE 20 pools to a 2 x 2 map, 28 to 3 x 3"),
+        (["low-res", "8", "24", "filters=[8,8]", "convs_per_block=[1,1]"], "SIZE 24 pools to a 6 x 6 map, 28 to 7 x 7"),
         (["low-res", "11", "24", "epochs=11"], "leaves none"),
     ],
 )
