@@ -1,8 +1,12 @@
-"""Two train_cnn recipes that are more than a params override, tried on the validation split and
-not kept (docs/tuning.md, "A whitened stem and progressive resizing for the CNN"):
+"""train_cnn recipes that are more than a params override, tried on the validation split and
+not kept (docs/tuning.md, "A whitened stem and progressive resizing for the CNN" and "Alternating
+flips, identity initialisation and an average of the weights"):
 
     .venv/bin/python -m bench.cnn_trials whiten [KEY=VALUE ...]
     .venv/bin/python -m bench.cnn_trials low-res EPOCHS SIZE [KEY=VALUE ...]
+    .venv/bin/python -m bench.cnn_trials alt-flip [KEY=VALUE ...]
+    .venv/bin/python -m bench.cnn_trials dirac [KEY=VALUE ...]
+    .venv/bin/python -m bench.cnn_trials ema MOMENTUM [KEY=VALUE ...]
 
 - `whiten`: airbench's frozen patch-whitening first layer. The stem (18 filters of 3x3) is set to
   the eigenvectors of the training images' 3x3 patch second moments, each scaled by 1 / sqrt(its
@@ -13,6 +17,14 @@ not kept (docs/tuning.md, "A whitened stem and progressive resizing for the CNN"
   SIZE x SIZE (bilinear, antialiased) by the same layers, then the rest at 28 x 28, on one
   one-cycle schedule. Only sizes that pool down to the same map as 28 keep the flattened head's
   weights (24 to 29 with three blocks).
+- `alt-flip`: airbench's derandomised flip. A random half of the images is mirrored in the first
+  epoch, and every image is shown the other way round in each epoch after it, so consecutive
+  epochs never repeat a view (`AlternatingFlips`; the network's own random flip is off).
+- `dirac`: airbench's partial identity initialisation. Every block convolution starts with its
+  first `in` filters as the identity on its `in` input channels (`identity_init`), the rest as
+  Keras initialises them: the network starts close to a shallower one.
+- `ema MOMENTUM`: the weights the model keeps are an exponential moving average of the trained
+  ones (Keras's `use_ema`, updated every step with this momentum).
 
 KEY=VALUE overrides params.yaml's train_cnn section as in bench.cnn_choices; both train on the
 training split and score val, with and without flip averaging, and print the training FLOPs
@@ -27,7 +39,10 @@ import time
 from bench import stage_params
 from pipeline import hardware, quiet_start
 
-USAGE = "usage: python -m bench.cnn_trials whiten [KEY=VALUE ...] | low-res EPOCHS SIZE [KEY=VALUE ...]"
+USAGE = (
+    "usage: python -m bench.cnn_trials whiten | low-res EPOCHS SIZE | alt-flip | dirac | ema MOMENTUM [KEY=VALUE ...]"
+)
+TRIALS = ("whiten", "low-res", "alt-flip", "dirac", "ema")
 WHITEN_EPS = 5e-4  # airbench's
 
 
@@ -73,16 +88,70 @@ def at_resolution(model, size: int, blocks: int):
     return keras.Model(inputs, x, name=f"{model.name}_at_{size}")
 
 
-def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in ("whiten", "low-res") or (argv[0] == "low-res" and len(argv) < 3):
+def flipped_views(images, first_flips, epoch: int):
+    """The `images` as alternating flips show them in `epoch` (from 0): those marked in
+    `first_flips` mirrored in even epochs, the others in odd ones."""
+    import numpy as np
+
+    views = np.array(images)
+    mirror = np.asarray(first_flips, bool) ^ bool(epoch % 2)
+    views[mirror] = views[mirror][:, :, ::-1]
+    return views
+
+
+def identity_init(model) -> int:
+    """Sets the first `in` filters of each Conv2D after the first (the stem) whose `in` input
+    channels are at most its filters to the identity on those channels (a 1 at the kernel's
+    centre), as airbench does; returns how many convolutions it set."""
+    import keras
+    import numpy as np
+
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][1:]
+    done = 0
+    for conv in convs:
+        kernel = np.array(conv.kernel)
+        k_h, k_w, n_in, n_out = kernel.shape
+        if n_in > n_out:
+            continue
+        kernel[:, :, :, :n_in] = 0
+        kernel[k_h // 2, k_w // 2, np.arange(n_in), np.arange(n_in)] = 1
+        conv.kernel.assign(kernel)
+        done += 1
+    return done
+
+
+def parse(argv: list[str]) -> tuple[str, int, int, float, list[str]]:
+    """(trial, low-res epochs, low-res size, EMA momentum, the KEY=VALUE overrides), or SystemExit
+    with the usage."""
+    if (
+        not argv
+        or argv[0] not in TRIALS
+        or (argv[0] == "low-res" and len(argv) < 3)
+        or (argv[0] == "ema" and len(argv) < 2)
+    ):
         raise SystemExit(USAGE)
     trial, argv = argv[0], argv[1:]
     low_epochs = size = 0
+    momentum = 0.0
     if trial == "low-res":
         if not (argv[0].isdigit() and argv[1].isdigit()):
             raise SystemExit(f"low-res: EPOCHS and SIZE must be whole numbers, got {argv[0]!r} {argv[1]!r}; {USAGE}")
         low_epochs, size, argv = int(argv[0]), int(argv[1]), argv[2:]
-    p = stage_params("train_cnn", (["stem_filters=18"] if trial == "whiten" else []) + argv)
+    if trial == "ema":
+        try:
+            momentum = float(argv[0])
+        except ValueError:
+            momentum = -1.0
+        if not 0 < momentum < 1:
+            raise SystemExit(f"ema: MOMENTUM must be a number between 0 and 1, e.g. 0.99, got {argv[0]!r}")
+        argv = argv[1:]
+    return trial, low_epochs, size, momentum, argv
+
+
+def main(argv: list[str]) -> None:
+    trial, low_epochs, size, momentum, argv = parse(argv)
+    fixed = {"whiten": ["stem_filters=18"], "alt-flip": ["augment.flip=false"]}.get(trial, [])
+    p = stage_params("train_cnn", fixed + argv)
     if low_epochs:
         check_size(size, len(p["filters"]))
     if low_epochs >= p["epochs"]:
@@ -108,7 +177,29 @@ def main(argv: list[str]) -> None:
             model.optimizer, model.loss, metrics=["accuracy"], steps_per_execution=training.steps_per_execution()
         )
 
+    class AlternatingFlips(keras.utils.PyDataset):
+        """The training split in batches, shuffled each epoch, through flipped_views."""
+
+        def __init__(self, seed: int):
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.first_flips = self.rng.random(len(x_train)) < 0.5
+            self.epoch, self.order = 0, self.rng.permutation(len(x_train))
+
+        def __len__(self) -> int:
+            return -(-len(x_train) // p["batch_size"])
+
+        def on_epoch_end(self) -> None:
+            self.epoch, self.order = self.epoch + 1, self.rng.permutation(len(x_train))
+
+        def __getitem__(self, i: int):
+            rows = self.order[i * p["batch_size"] : (i + 1) * p["batch_size"]]
+            return flipped_views(x_train[rows], self.first_flips[rows], self.epoch), targets[0][rows]
+
     def fit(net, **epochs) -> None:
+        if trial == "alt-flip":
+            net.fit(AlternatingFlips(p["seed"]), validation_data=(x_val, targets[1]), verbose=2, **epochs)
+            return
         net.fit(
             x_train, targets[0], validation_data=(x_val, targets[1]), batch_size=p["batch_size"], verbose=2, **epochs
         )
@@ -120,6 +211,11 @@ def main(argv: list[str]) -> None:
         stem.kernel.assign(whitening_kernel(scaled).astype(stem.kernel.dtype))
         stem.trainable = False
         compile_like_model(model)  # again: Keras fixes the trainable weights when it compiles
+    if trial == "dirac":
+        print("identity-initialised convolutions:", identity_init(model), flush=True)
+    if trial == "ema":
+        # Before the first step builds the optimizer, which then makes the average's variables.
+        model.optimizer.use_ema, model.optimizer.ema_momentum = True, momentum
     wall = time.perf_counter()
     train_flops = 0.0
     if low_epochs:
@@ -133,7 +229,7 @@ def main(argv: list[str]) -> None:
     probs = model.predict(x_val, batch_size=512, verbose=0)
     averaged = cnn.with_flip_averaging(model).predict(x_val, batch_size=512, verbose=0)  # as the stage saves it
     print(
-        f"RESULT {trial} {low_epochs or ''} {size or ''} {argv}: val accuracy final "
+        f"RESULT {trial} {low_epochs or ''} {size or ''} {momentum or ''} {argv}: val accuracy final "
         f"{np.mean(probs.argmax(1) == y_val):.4f} flip-TTA {np.mean(averaged.argmax(1) == y_val):.4f}; "
         f"train FLOPs {train_flops:.3g}; fit wall {wall:.0f} s",
         flush=True,

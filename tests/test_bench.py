@@ -174,10 +174,50 @@ def test_cnn_trials_low_resolution_model_shares_the_networks_weights():
         cnn_trials.at_resolution(model, 20, 3)
 
 
+def test_cnn_trials_alternating_flips_show_each_image_the_other_way_each_epoch():
+    from bench import cnn_trials
+
+    images = np.arange(2 * 2 * 3).reshape(2, 2, 3)
+    first_flips = np.array([True, False])
+    epoch0 = cnn_trials.flipped_views(images, first_flips, 0)
+    np.testing.assert_array_equal(epoch0[0], images[0, :, ::-1])
+    np.testing.assert_array_equal(epoch0[1], images[1])
+    epoch1 = cnn_trials.flipped_views(images, first_flips, 1)
+    np.testing.assert_array_equal(epoch1[0], images[0])
+    np.testing.assert_array_equal(epoch1[1], images[1, :, ::-1])
+    np.testing.assert_array_equal(cnn_trials.flipped_views(images, first_flips, 2), epoch0)
+    np.testing.assert_array_equal(images, np.arange(12).reshape(2, 2, 3))  # the split is not changed
+
+
+def test_cnn_trials_identity_init_passes_each_input_channel_through():
+    import keras
+
+    from bench import cnn_trials
+
+    inputs = keras.Input((5, 5, 1))
+    stem = keras.layers.Conv2D(2, 3, padding="same")(inputs)
+    wider = keras.layers.Conv2D(3, 3, padding="same", use_bias=False)(stem)
+    narrower = keras.layers.Conv2D(2, 3, padding="same", use_bias=False)(wider)
+    model = keras.Model(inputs, [stem, wider, narrower])
+    before = [np.array(layer.kernel) for layer in model.layers[1:]]
+    assert cnn_trials.identity_init(model) == 1
+    stem_kernel, wider_kernel, narrower_kernel = (np.array(layer.kernel) for layer in model.layers[1:])
+    np.testing.assert_array_equal(stem_kernel, before[0])  # the stem is left as it is
+    np.testing.assert_array_equal(narrower_kernel, before[2])  # more inputs than filters: left too
+    np.testing.assert_array_equal(wider_kernel[..., 2], before[1][..., 2])  # a filter past the inputs
+    x = np.random.default_rng(0).normal(size=(1, 5, 5, 2)).astype("float32")
+    out = keras.ops.convert_to_numpy(model.layers[2](x))
+    np.testing.assert_allclose(out[..., :2], x, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         ([], "usage"),
+        (["fast"], "usage"),
+        (["ema"], "usage"),
+        (["ema", "1.5"], "MOMENTUM must be a number between 0 and 1"),
+        (["ema", "fast"], "MOMENTUM must be a number between 0 and 1"),
         (["low-res", "8"], "usage"),
         (["low-res", "eight", "24"], "whole numbers"),
         (["low-res", "8", "20"], "SIZE 20 pools to a 2 x 2 map, 28 to 3 x 3"),
