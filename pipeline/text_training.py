@@ -203,16 +203,20 @@ class Seen:
         return cost[0] * self.examples + cost[1] * self.steps
 
 
-class ValidationAUC(keras.callbacks.Callback):
-    """Adds `val_auc_micro`, the micro ROC-AUC on the validation tweets, to each epoch's logs.
+class ValidationScores(keras.callbacks.Callback):
+    """Adds the validation split's figures to each epoch's logs, from one prediction pass:
+    `val_loss` and `val_rmse` (the compiled loss and RMSE against `targets`, what the model trains
+    on), and `val_auc_micro`, the micro ROC-AUC against the kind fractions `k`, scored as
+    `evaluate` scores the test split (a kind present when its fraction >= threshold). Keras's own
+    validation pass (`fit(validation_data=...)`) would run the split through the model a second
+    time each epoch for the first two.
 
-    The goal metric, scored as `evaluate` scores the test split (a kind present when its
-    fraction >= threshold). Early stopping can watch it: on the validation split it kept rising
-    for 3-4 epochs after the validation loss had turned, while the model learned the kinds with
-    a handful of training tweets (hurricane, ice), which the loss barely weighs.
+    Early stopping can watch the ROC-AUC: on the validation split it kept rising for 3-4 epochs
+    after the validation loss had turned, while the model learned the kinds with a handful of
+    training tweets (hurricane, ice), which the loss barely weighs.
     """
 
-    def __init__(self, texts, k, threshold: float, vectorize=None):
+    def __init__(self, texts, k, targets, threshold: float, vectorize=None):
         super().__init__()
         present = np.asarray(k) >= threshold
         if present.all() or not present.any():
@@ -221,9 +225,12 @@ class ValidationAUC(keras.callbacks.Callback):
                 f"(tweet, kind) pair has a fraction >= {threshold}; use more rows or monitor: val_loss"
             )
         self.inputs, self.k, self.threshold = dataset(texts, None, 512, vectorize=vectorize), k, threshold
+        self.targets = np.asarray(targets, "float32")
 
     def on_epoch_end(self, epoch, logs=None):
         found = self.model.predict(self.inputs, verbose=0)
+        logs["val_loss"] = float(self.model.loss(self.targets, found))
+        logs["val_rmse"] = float(np.sqrt(np.mean((self.targets - found) ** 2)))
         logs["val_auc_micro"] = tweet_evaluation.text_metrics(self.k, found, self.threshold)["roc_auc_micro"]
 
 
@@ -253,7 +260,7 @@ def fit(
         p["patience"],
         p["monitor"],
         mode,
-        scores=(ValidationAUC(*val, threshold, vectorize),),
+        scores=(ValidationScores(*val, train_targets(val, p)[1], threshold, vectorize),),
         schedule=(
             (keras.callbacks.ReduceLROnPlateau(p["monitor"], 0.5, p["lr_patience"], mode=mode, min_delta=0),)
             if p["lr_patience"]
@@ -264,7 +271,6 @@ def fit(
     with generator_epochs():
         history = core.fit(
             batches,
-            validation_data=dataset(*train_targets(val, p), p["batch_size"], vectorize=vectorize),
             epochs=p["epochs"],
             callbacks=callbacks,
             shuffle=False,  # the dataset shuffles itself, seeded

@@ -63,7 +63,7 @@ def callbacks(
 ) -> list:
     """Every callback of a training stage, in the one order that works: each reads what those
     before it wrote into the epoch's logs.
-    1. `scores`: callbacks that add validation figures to the logs (text_training.ValidationAUC);
+    1. `scores`: callbacks that add validation figures to the logs (text_training.ValidationScores);
     2. `schedule`: learning-rate schedules, which may watch those figures (ReduceLROnPlateau) and
        add the learning rate to the logs;
     3. the Record of all of the above, the training FLOPs (`flops(epochs done)`) and the entries

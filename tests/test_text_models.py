@@ -307,6 +307,24 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     assert summary["eval"]["auc_micro"] == pytest.approx(history[-1]) and summary["step"] == len(history) - 1
 
 
+@pytest.mark.parametrize(("loss", "power"), [("sigmoid", 0.0), ("sigmoid", 0.25), ("softmax", 0.0)])
+def test_the_one_validation_pass_logs_what_kerass_own_would(data, tmp_path, monkeypatch, loss, power):
+    monkeypatch.chdir(tmp_path)
+    training.seed_everything(0)
+    texts, k = data
+    model = BUILDERS["charcnn"](texts, loss)
+    p = {**FIT, "loss": loss, "positive_weight_power": power, "epochs": 2, "lr_patience": 0}
+    val = (texts[40:], k[40:])
+    text_training.fit(model, "tiny", p, (texts[:40], k[:40]), val, 0.5)
+    vectorize, core = text.split(model)
+    text_training.compile_model(core, loss, 0.01, "adam", text_training.loss_weights(p, k[:40]))
+    batches = text_training.dataset(*text_training.train_targets(val, p), 16, vectorize=vectorize)
+    keras_own = core.evaluate(batches, return_dict=True, verbose=0)
+    assert logged(tmp_path, "loss")[-1] == pytest.approx(keras_own["loss"], rel=1e-4)
+    assert logged(tmp_path, "rmse")[-1] == pytest.approx(keras_own["rmse"], rel=1e-4)
+    assert len(logged(tmp_path, "loss")) == 2
+
+
 def test_from_params_builds_what_the_section_describes(data):
     texts, _ = data
 
@@ -328,8 +346,8 @@ def test_from_params_builds_what_the_section_describes(data):
 def test_validation_auc_needs_present_and_absent_kinds(data):
     texts, k = data
     with pytest.raises(ValueError, match="micro ROC-AUC is undefined.*no .tweet, kind. pair.*monitor: val_loss"):
-        text_training.ValidationAUC(texts, np.zeros_like(k), 0.5)
-    text_training.ValidationAUC(texts, k, 0.5)  # the fixture has both
+        text_training.ValidationScores(texts, np.zeros_like(k), k, 0.5)
+    text_training.ValidationScores(texts, k, k, 0.5)  # the fixture has both
 
 
 def test_every_allowed_monitor_has_a_direction():
