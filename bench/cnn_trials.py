@@ -26,8 +26,8 @@ flips, identity initialisation and an average of the weights"):
 - `ema MOMENTUM`: the weights the model keeps are an exponential moving average of the trained
   ones (Keras's `use_ema`, updated every step with this momentum).
 
-KEY=VALUE overrides params.yaml's train_cnn section as in bench.cnn_choices; both train on the
-training split and score val, with and without flip averaging, and print the training FLOPs
+KEY=VALUE overrides params.yaml's train_cnn section as in bench.cnn_choices; each trial trains on
+the training split and scores val, with and without flip averaging, and print the training FLOPs
 counted from the graphs they trained.
 """
 
@@ -99,14 +99,14 @@ def flipped_views(images, first_flips, epoch: int):
     return views
 
 
-def identity_init(model) -> int:
-    """Sets the first `in` filters of each Conv2D after the first (the stem) whose `in` input
-    channels are at most its filters to the identity on those channels (a 1 at the kernel's
-    centre), as airbench does; returns how many convolutions it set."""
+def identity_init(model, stem: bool) -> int:
+    """Sets the first `in` filters of each Conv2D of the blocks (after the first, with `stem`)
+    whose `in` input channels are at most its filters to the identity on those channels (a 1 at
+    the kernel's centre), as airbench does; returns how many convolutions it set."""
     import keras
     import numpy as np
 
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][1:]
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][int(stem) :]
     done = 0
     for conv in convs:
         kernel = np.array(conv.kernel)
@@ -154,6 +154,8 @@ def main(argv: list[str]) -> None:
     p = stage_params("train_cnn", fixed + argv)
     if low_epochs:
         check_size(size, len(p["filters"]))
+    if trial == "alt-flip" and p["augment"]["flip"]:
+        raise SystemExit("alt-flip: flips the images itself; leave out augment.flip=true (the network's random flip)")
     if low_epochs >= p["epochs"]:
         raise SystemExit(f"low-res: EPOCHS {low_epochs} leaves none of the {p['epochs']} epochs at 28 x 28")
     quiet_start.tensorflow()
@@ -212,7 +214,7 @@ def main(argv: list[str]) -> None:
         stem.trainable = False
         compile_like_model(model)  # again: Keras fixes the trainable weights when it compiles
     if trial == "dirac":
-        print("identity-initialised convolutions:", identity_init(model), flush=True)
+        print("identity-initialised convolutions:", identity_init(model, bool(p["stem_filters"])), flush=True)
     if trial == "ema":
         # Before the first step builds the optimizer, which then makes the average's variables.
         model.optimizer.use_ema, model.optimizer.ema_momentum = True, momentum

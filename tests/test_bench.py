@@ -200,7 +200,7 @@ def test_cnn_trials_identity_init_passes_each_input_channel_through():
     narrower = keras.layers.Conv2D(2, 3, padding="same", use_bias=False)(wider)
     model = keras.Model(inputs, [stem, wider, narrower])
     before = [np.array(layer.kernel) for layer in model.layers[1:]]
-    assert cnn_trials.identity_init(model) == 1
+    assert cnn_trials.identity_init(model, stem=True) == 1
     stem_kernel, wider_kernel, narrower_kernel = (np.array(layer.kernel) for layer in model.layers[1:])
     np.testing.assert_array_equal(stem_kernel, before[0])  # the stem is left as it is
     np.testing.assert_array_equal(narrower_kernel, before[2])  # more inputs than filters: left too
@@ -208,6 +208,7 @@ def test_cnn_trials_identity_init_passes_each_input_channel_through():
     x = np.random.default_rng(0).normal(size=(1, 5, 5, 2)).astype("float32")
     out = keras.ops.convert_to_numpy(model.layers[2](x))
     np.testing.assert_allclose(out[..., :2], x, atol=1e-6)
+    assert cnn_trials.identity_init(model, stem=False) == 2  # without a stem the first conv is a block's
 
 
 @pytest.mark.parametrize(
@@ -218,6 +219,7 @@ def test_cnn_trials_identity_init_passes_each_input_channel_through():
         (["ema"], "usage"),
         (["ema", "1.5"], "MOMENTUM must be a number between 0 and 1"),
         (["ema", "fast"], "MOMENTUM must be a number between 0 and 1"),
+        (["alt-flip", "augment.flip=true"], "leave out augment.flip=true"),
         (["low-res", "8"], "usage"),
         (["low-res", "eight", "24"], "whole numbers"),
         (["low-res", "8", "20"], "SIZE 20 pools to a 2 x 2 map, 28 to 3 x 3"),
