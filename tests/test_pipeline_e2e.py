@@ -112,6 +112,10 @@ def test_repro_runs_every_stage_and_writes_results(repo, reproduced):
         assert json.loads((repo / f"metrics/train/{name}/metrics.json").read_text())["train_flops"] > 0
     for name in ("ae", "cnn", "transfer", "rnn", "charcnn", "ensemble"):
         assert json.loads((repo / f"metrics/evaluate/{name}.json").read_text())["predict_flops"] > 0
+    # The classifiers' train and test figures; their validation ones are in their training curves.
+    for name in ("cnn", "transfer"):
+        figures = json.loads((repo / f"metrics/evaluate/{name}.json").read_text())
+        assert set(figures) == {"train", "test", "predict_flops"}, name
     # The RNN refits with average_fits (params.yaml): its file holds both fits and their mean.
     with zipfile.ZipFile(repo / "data/models/rnn.keras") as saved:
         layers = json.loads(saved.read("config.json"))["config"]["layers"]
