@@ -307,12 +307,15 @@ def test_validation_auc_is_logged_and_early_stopping_keeps_its_best_epoch(data, 
     assert summary["eval"]["auc_micro"] == pytest.approx(history[-1]) and summary["step"] == len(history) - 1
 
 
-@pytest.mark.parametrize(("loss", "power"), [("sigmoid", 0.0), ("sigmoid", 0.25), ("softmax", 0.0)])
-def test_the_one_validation_pass_logs_what_kerass_own_would(data, tmp_path, monkeypatch, loss, power):
+@pytest.mark.parametrize(
+    ("name", "loss", "power"),
+    [("charcnn", "sigmoid", 0.0), ("charcnn", "sigmoid", 0.25), ("charcnn", "softmax", 0.0), ("rnn", "sigmoid", 0.0)],
+)
+def test_the_one_validation_pass_logs_what_keras_own_pass_would(data, tmp_path, monkeypatch, name, loss, power):
     monkeypatch.chdir(tmp_path)
     training.seed_everything(0)
     texts, k = data
-    model = BUILDERS["charcnn"](texts, loss)
+    model = BUILDERS[name](texts, loss)
     p = {**FIT, "loss": loss, "positive_weight_power": power, "epochs": 2, "lr_patience": 0}
     val = (texts[40:], k[40:])
     text_training.fit(model, "tiny", p, (texts[:40], k[:40]), val, 0.5)
