@@ -209,7 +209,7 @@ def main(argv: list[str]) -> None:
     if trial == "whiten":
         stem = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
         # As the network's Rescaling layer scales its input.
-        scaled = (x_train[:5000].astype("float32") / 255 - 0.286) / 0.353
+        scaled = (x_train[:5000].astype("float32") / 255 - cnn.PIXEL_MEAN) / cnn.PIXEL_STD
         stem.kernel.assign(whitening_kernel(scaled).astype(stem.kernel.dtype))
         stem.trainable = False
         compile_like_model(model)  # again: Keras fixes the trainable weights when it compiles

@@ -46,6 +46,9 @@ from keras import layers
 from pipeline import params, training
 from pipeline.models.layers import FlipLeftRight, FusedBatchNormalization
 
+# Fashion-MNIST's pixel mean and standard deviation, of intensities scaled to [0, 1].
+PIXEL_MEAN, PIXEL_STD = 0.286, 0.353
+
 
 def build(
     *,
@@ -64,8 +67,8 @@ def build(
 ) -> keras.Model:
     inputs = keras.Input((28, 28), name="image")
     x = layers.Reshape((28, 28, 1))(inputs)
-    # Fashion-MNIST's pixel mean and standard deviation: zero-centred inputs for the first layer.
-    x = layers.Rescaling(1 / (255 * 0.353), offset=-0.286 / 0.353)(x)
+    # Zero-centred inputs of unit variance for the first layer.
+    x = layers.Rescaling(1 / (255 * PIXEL_STD), offset=-PIXEL_MEAN / PIXEL_STD)(x)
     if augment["flip"]:
         x = layers.RandomFlip("horizontal")(x)
     if augment["translate"]:
