@@ -200,11 +200,10 @@ def main(argv: list[str]) -> None:
 
     def fit(net, **epochs) -> None:
         if trial == "alt-flip":
-            net.fit(AlternatingFlips(p["seed"]), validation_data=(x_val, targets[1]), verbose=2, **epochs)
-            return
-        net.fit(
-            x_train, targets[0], validation_data=(x_val, targets[1]), batch_size=p["batch_size"], verbose=2, **epochs
-        )
+            data = {"x": AlternatingFlips(p["seed"])}
+        else:
+            data = {"x": x_train, "y": targets[0], "batch_size": p["batch_size"]}
+        net.fit(**data, validation_data=(x_val, targets[1]), verbose=2, **epochs)
 
     if trial == "whiten":
         stem = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
