@@ -40,6 +40,7 @@ class Machine:
     threads: int
     isa_cap: str | None = None  # ONEDNN_MAX_CPU_ISA, as set
     gpus: tuple[dict, ...] = field(default_factory=tuple)  # tf.config.experimental.get_device_details
+    onednn: bool = True  # TensorFlow's oneDNN kernels on (pipeline.quiet_start), not Eigen's
 
     @classmethod
     def detect(cls) -> Machine:
@@ -50,10 +51,13 @@ class Machine:
             {"name": g.name, **tf.config.experimental.get_device_details(g)}
             for g in tf.config.list_physical_devices("GPU")
         )
-        return cls(model, flags, available_cpus(), os.environ.get("ONEDNN_MAX_CPU_ISA"), gpus)
+        from tensorflow.python.util import _pywrap_util_port
+
+        onednn = _pywrap_util_port.IsMklEnabled()
+        return cls(model, flags, available_cpus(), os.environ.get("ONEDNN_MAX_CPU_ISA"), gpus, onednn)
 
     def cpu_bf16_native(self) -> bool:
-        if not any(f in self.cpu_flags for f in BF16_CPU_FLAGS):
+        if not self.onednn or not any(f in self.cpu_flags for f in BF16_CPU_FLAGS):
             return False
         if not self.isa_cap or self.isa_cap.upper() in ("ALL", "DEFAULT"):
             return True
@@ -76,7 +80,10 @@ class Machine:
             )
             return f"{len(self.gpus)} GPU: {names}"
         shown = " ".join(f for f in SHOWN_CPU_FLAGS if f in self.cpu_flags) or "no AVX2"
-        cap = f"; oneDNN capped at {self.isa_cap}" if self.isa_cap else ""
+        if not self.onednn:
+            cap = "; oneDNN off, Eigen's kernels"
+        else:
+            cap = f"; oneDNN capped at {self.isa_cap}" if self.isa_cap else ""
         return f"CPU {self.cpu_model} [{shown}{cap}], {self.threads} threads"
 
 
@@ -143,10 +150,12 @@ def choose_precision(requested: str, machine: Machine) -> tuple[str, str, str | 
         native = machine.cpu_bf16_native()
         if native:
             why = "this CPU computes bfloat16 natively"
-        elif any(f in machine.cpu_flags for f in BF16_CPU_FLAGS):
-            why = f"ONEDNN_MAX_CPU_ISA={machine.isa_cap} keeps oneDNN below the CPU's bfloat16 units"
-        else:
+        elif not any(f in machine.cpu_flags for f in BF16_CPU_FLAGS):
             why = "no avx512_bf16 or amx_bf16 in the CPU flags: bfloat16 would be emulated"
+        elif not machine.onednn:
+            why = "with TF_ENABLE_ONEDNN_OPTS=0 Eigen's kernels emulate bfloat16"
+        else:
+            why = f"ONEDNN_MAX_CPU_ISA={machine.isa_cap} keeps oneDNN below the CPU's bfloat16 units"
     if requested == "auto":
         return ("mixed_bfloat16" if native else "float32"), f"auto: {why}", None
     warning = None

@@ -28,6 +28,11 @@ def tensorflow() -> None:
     # 3: TensorFlow's C++ log lines of every level stay out of the stage's output (its own
     # failures still raise, with their message); TF_CPP_MIN_LOG_LEVEL=0 shows them again.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX512_VNNI, bfloat16
+    # or AMX units (tensorflow/community RFC 400); on an AVX2-only CPU it falls back to Eigen's,
+    # which trained the CNN, the autoencoder and the RNN at half the speed (docs/benchmarks.md).
+    # It reads this once, at import; TF_ENABLE_ONEDNN_OPTS=0 in the environment still wins.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()

@@ -1,5 +1,6 @@
 """pipeline.runtime: which precision and hardware path a stage takes, on fabricated machines."""
 
+import os
 import subprocess
 import sys
 
@@ -106,6 +107,28 @@ def test_threads_follow_the_cgroup_quota_not_the_host_core_count():
 def test_device_line_names_the_flags_that_matter_and_the_cap():
     line = machine(ZEN4, isa_cap="AVX2").device()
     assert line == "CPU test CPU [avx2 fma avx512f avx512_bf16; oneDNN capped at AVX2], 2 threads"
+
+
+def test_device_line_says_when_onednn_is_off_and_auto_then_keeps_float32():
+    off = hardware.Machine("test CPU", ZEN4, 2, None, (), onednn=False)
+    assert off.device() == "CPU test CPU [avx2 fma avx512f avx512_bf16; oneDNN off, Eigen's kernels], 2 threads"
+    policy, why, _ = hardware.choose_precision("auto", off)
+    assert (policy, why) == ("float32", "auto: with TF_ENABLE_ONEDNN_OPTS=0 Eigen's kernels emulate bfloat16")
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, "1 True"), ("0", "0 False")])
+def test_the_quiet_start_turns_onednn_on_unless_the_environment_says_otherwise(env, expected):
+    # TensorFlow leaves oneDNN off on CPUs without AVX512_VNNI, bfloat16 or AMX units, and
+    # Eigen's kernels train the image models at half the speed there.
+    code = (
+        "import os; from pipeline import hardware, quiet_start; quiet_start.tensorflow(); "
+        "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], hardware.Machine.detect().onednn)"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if env is not None:
+        environ["TF_ENABLE_ONEDNN_OPTS"] = env
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == expected
 
 
 def test_tensorflow_start_up_notices_do_not_reach_stderr_but_real_output_does():
