@@ -127,7 +127,8 @@ def test_the_quiet_start_turns_onednn_on_unless_the_environment_says_otherwise(e
     environ = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     if env is not None:
         environ["TF_ENABLE_ONEDNN_OPTS"] = env
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True, check=True)
+    run = [sys.executable, "-c", code]
+    proc = subprocess.run(run, cwd=ROOT, env=environ, capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == expected
 
 
