@@ -22,9 +22,9 @@ NOISE = (
 )
 
 
-def tensorflow() -> None:
-    """Import TensorFlow and initialise its devices with its start-up notices filtered out of
-    stderr; anything else it prints (a real error included) still reaches the user."""
+def environment() -> None:
+    """The environment TensorFlow reads when it starts, where the user has not set it: for any
+    process that will import TensorFlow (the stages through `tensorflow()`, the tests' own)."""
     # 3: TensorFlow's C++ log lines of every level stay out of the stage's output (its own
     # failures still raise, with their message); TF_CPP_MIN_LOG_LEVEL=0 shows them again.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -33,6 +33,12 @@ def tensorflow() -> None:
     # which trained the CNN, the autoencoder and the RNN at half the speed (docs/benchmarks.md).
     # It reads this once, at import; TF_ENABLE_ONEDNN_OPTS=0 in the environment still wins.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def tensorflow() -> None:
+    """Import TensorFlow and initialise its devices with its start-up notices filtered out of
+    stderr; anything else it prints (a real error included) still reaches the user."""
+    environment()
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()

@@ -7,8 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline import quiet_start
+
 # Nothing in the tests may wait on a network that is not there.
 os.environ["DVC_NO_ANALYTICS"] = "1"
+# The tests' own TensorFlow computes on the kernels the stages use (oneDNN on).
+quiet_start.environment()
 
 ROOT = Path(__file__).resolve().parents[1]
 # The real raw data, beside the checkout (and beside CI's clone).

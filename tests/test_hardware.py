@@ -1,6 +1,7 @@
 """pipeline.runtime: which precision and hardware path a stage takes, on fabricated machines."""
 
 import os
+import platform
 import subprocess
 import sys
 
@@ -130,6 +131,11 @@ def test_the_quiet_start_turns_onednn_on_unless_the_environment_says_otherwise(e
     run = [sys.executable, "-c", code]
     proc = subprocess.run(run, cwd=ROOT, env=environ, capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == expected
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="oneDNN is TensorFlow's x86 path")
+def test_the_tests_compute_on_the_kernels_the_stages_use():
+    assert hardware.Machine.detect().onednn == (os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1")
 
 
 def test_tensorflow_start_up_notices_do_not_reach_stderr_but_real_output_does():
