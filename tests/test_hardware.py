@@ -16,8 +16,8 @@ ZEN4 = AVX512_NO_BF16 | {"avx512_bf16"}
 SAPPHIRE_RAPIDS = ZEN4 | {"amx_bf16", "amx_tile", "amx_int8"}
 
 
-def machine(flags=AVX2_ONLY, isa_cap=None, gpus=()):
-    return hardware.Machine("test CPU", frozenset(flags), 2, isa_cap, tuple(gpus))
+def machine(flags=AVX2_ONLY, isa_cap=None, gpus=(), onednn=True):
+    return hardware.Machine("test CPU", frozenset(flags), 2, isa_cap, tuple(gpus), onednn)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_device_line_names_the_flags_that_matter_and_the_cap():
 
 
 def test_device_line_says_when_onednn_is_off_and_auto_then_keeps_float32():
-    off = hardware.Machine("test CPU", ZEN4, 2, None, (), onednn=False)
+    off = machine(ZEN4, onednn=False)
     assert off.device() == "CPU test CPU [avx2 fma avx512f avx512_bf16; oneDNN off, Eigen's kernels], 2 threads"
     policy, why, _ = hardware.choose_precision("auto", off)
     assert (policy, why) == ("float32", "auto: with TF_ENABLE_ONEDNN_OPTS=0 Eigen's kernels emulate bfloat16")
