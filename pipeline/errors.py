@@ -1,8 +1,11 @@
 """The stages' error policy: a problem the user can fix ends a stage with one line naming it
-and its fix (exit code 1); a bug keeps its traceback."""
+and its fix (exit code 1); a bug keeps its traceback; a stage that succeeds ends its process
+without Python's teardown."""
 
+import atexit
 import os
 import sys
+import threading
 
 from pipeline import files
 
@@ -14,7 +17,8 @@ class UserError(Exception):
 def run_stage(stage: str, fn, user_errors: tuple[type[BaseException], ...] = ()) -> None:
     """Run a stage's `fn`; a user error (bad param, missing input, bad data), a full disk or an op
     TensorFlow cannot run deterministically on this GPU ends it with one line `stage: message`
-    and exit code 1. A bug still shows its traceback."""
+    and exit code 1. A bug still shows its traceback. Success ends the stage's process at once
+    (`end_stage_process`)."""
     from pipeline.schema import ParamsError
 
     try:
@@ -36,3 +40,34 @@ def run_stage(stage: str, fn, user_errors: tuple[type[BaseException], ...] = ())
             f"{stage}: {first} -- TensorFlow has no deterministic GPU kernel for this op; run it on the "
             "CPU (CUDA_VISIBLE_DEVICES= dvc repro ...), which is deterministic, or report the op"
         )
+    else:
+        end_stage_process(sys._getframe(1))
+
+
+def end_stage_process(caller) -> None:
+    """End the process once a stage's work is done, as Python's exit would but without its
+    teardown: wait for the threads Python waits for, run the atexit handlers, flush stdout and
+    stderr, exit 0. The teardown frees, object by object, memory the OS is about to take back,
+    and with TensorFlow and Keras loaded that takes seconds a stage (docs/benchmarks.md).
+    Only when `caller`, the frame that ran the stage, is the whole program (`python -m
+    stages.NAME`, as dvc.yaml runs it, or `python stages/NAME.py`); when other code has more to
+    do after it (pytest, a profiler, a debugger, a notebook) it returns."""
+    if not _is_the_program(caller):
+        return
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _is_the_program(caller) -> bool:
+    """Whether `caller` is the `__main__` module's own code and the outermost frame running, apart
+    from runpy's (which `python -m` starts a module with): nothing runs once it is done."""
+    frame = caller.f_back
+    while frame is not None and frame.f_globals.get("__name__") == "runpy":
+        frame = frame.f_back
+    main = sys.modules.get("__main__")
+    return frame is None and caller.f_code.co_name == "<module>" and main is not None and caller.f_globals is vars(main)

@@ -5,6 +5,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +109,67 @@ def test_a_stage_imports_the_quiet_start_first_exactly_when_it_runs_tensorflow(s
         if runs_tf
         else f"{script.name} never runs TensorFlow: it must not import stages.with_tensorflow"
     )
+
+
+FAKE_STAGE = """
+import atexit, os, sys, threading, time
+from pipeline import errors
+
+class Kept:
+    def __del__(self):
+        os.write(2, b"freed\\n")
+
+kept = Kept()
+
+def main():
+    atexit.register(print, "atexit handler ran")
+    threading.Thread(target=lambda: (time.sleep(0.2), open("late.txt", "w").write("done"))).start()
+    sys.stdout.write("buffered output")
+
+if __name__ == "__main__":
+    errors.run_stage("fake", main)
+    print("after run_stage")
+"""
+
+
+@pytest.fixture
+def fake_stage(tmp_path):
+    """`run(*args)`: python ARGS in a new folder, with a package `stages` holding FAKE_STAGE (fake.py)."""
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "__init__.py").write_text("")
+    (tmp_path / "stages" / "fake.py").write_text(FAKE_STAGE)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+
+    def run(*args: str) -> tuple[subprocess.CompletedProcess, Path]:
+        cwd = Path(tempfile.mkdtemp(dir=tmp_path))
+        proc = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+        return proc, cwd
+
+    return run
+
+
+@pytest.mark.parametrize("how", ["module", "file"])
+def test_a_stage_that_succeeds_ends_its_process_without_pythons_teardown_and_loses_nothing(fake_stage, tmp_path, how):
+    proc, cwd = fake_stage(*(["-m", "stages.fake"] if how == "module" else [str(tmp_path / "stages" / "fake.py")]))
+    assert proc.returncode == 0, proc.stderr
+    # Nothing after run_stage ran and nothing was freed, but the thread finished, the atexit
+    # handler ran and the buffered output came out.
+    assert proc.stdout == "buffered outputatexit handler ran\n"
+    assert (cwd / "late.txt").read_text() == "done"
+    assert "freed" not in proc.stderr
+
+
+def test_a_stage_under_a_caller_with_more_to_do_returns_from_run_stage(fake_stage):
+    proc, cwd = fake_stage("-m", "cProfile", "-o", "stage.prof", "-m", "stages.fake")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "buffered outputafter run_stage\natexit handler ran\n"
+    assert (cwd / "stage.prof").stat().st_size > 0  # the profiler wrote its figures after the stage
+    assert (cwd / "late.txt").read_text() == "done"
+
+
+def test_run_stage_returns_inside_this_test_process():
+    from pipeline import errors
+
+    ran = []
+    errors.run_stage("fake", lambda: ran.append(True))
+    assert ran == [True]
