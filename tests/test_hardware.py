@@ -117,6 +117,7 @@ def test_device_line_says_when_onednn_is_off_and_auto_then_keeps_float32():
     assert (policy, why) == ("float32", "auto: with TF_ENABLE_ONEDNN_OPTS=0 Eigen's kernels emulate bfloat16")
 
 
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="oneDNN is TensorFlow's x86 path")
 @pytest.mark.parametrize(("env", "expected"), [(None, "1 True"), ("0", "0 False")])
 def test_the_quiet_start_turns_onednn_on_unless_the_environment_says_otherwise(env, expected):
     # TensorFlow leaves oneDNN off on CPUs without AVX512_VNNI, bfloat16 or AMX units, and
