@@ -134,10 +134,34 @@ def test_conv_rates_finds_the_nested_convolutions_and_counts_their_multiply_adds
     model = keras.Model(x_in, keras.layers.Dense(1)(inner(x)))
     found = conv_rates.convolutions(model)
     assert [layer.name for layer in found] == ["first", "inner"]
-    assert conv_rates.multiply_adds(found[0]) == 14 * 14 * 3 * 3 * 3 * 4
-    assert conv_rates.multiply_adds(found[1]) == 7 * 7 * 1 * 1 * 4 * 2
-    forward, step = conv_rates.rates(found[0], 2, input_gradient=True)
+    assert conv_rates.multiply_adds(found[0], (14, 14, 3)) == 14 * 14 * 3 * 3 * 3 * 4
+    assert conv_rates.multiply_adds(found[1], (7, 7, 4)) == 7 * 7 * 1 * 1 * 4 * 2
+    forward, step = conv_rates.rates(found[0], 2, True, (14, 14, 3))
     assert forward > 0 and step > 0
+
+
+def test_conv_rates_counts_a_char_cnn_convolution_at_the_length_given():
+    import keras
+
+    from bench import conv_rates
+
+    ids = keras.Input((None, 8))
+    model = keras.Model(ids, keras.layers.Conv1D(5, 4, name="width4")(ids))
+    [conv] = conv_rates.convolutions(model)
+    # 20 characters: 17 windows of 4 characters x 8 embedding dimensions, 5 filters each.
+    assert conv_rates.multiply_adds(conv, (20, 8)) == 17 * 4 * 8 * 5
+    forward, step = conv_rates.rates(conv, 2, True, (20, 8))
+    assert forward > 0 and step > 0
+
+
+def test_conv_rates_char_cnn_length_is_the_mean_longest_tweet_of_a_batch():
+    from bench import conv_rates
+
+    texts = ["a" * 10, "b" * 200, "c" * 30, "d" * 50]
+    # Batches of 4: the one batch's longest tweet, cut at 160.
+    assert conv_rates.mean_batch_length(texts, 4, 160, seed=0) == 160
+    # Batches of 1: every tweet its own batch, (10 + 160 + 30 + 50) / 4.
+    assert conv_rates.mean_batch_length(texts, 1, 160, seed=0) == round(250 / 4)
 
 
 def test_cnn_trials_whitening_kernel_decorrelates_the_patches_it_was_fitted_on():

@@ -1,5 +1,6 @@
 """Each stage, run as dvc.yaml runs it, on a checkout that lacks its inputs: one line that names
-the missing file and the command that makes it, exit code 1, no traceback."""
+the missing file and the command that makes it, exit code 1, no traceback. And how a stage's
+process ends when it succeeds."""
 
 import os
 import shutil
@@ -127,8 +128,11 @@ def main():
     sys.stdout.write("buffered output")
 
 if __name__ == "__main__":
-    errors.run_stage("fake", main)
-    print("after run_stage")
+    if sys.argv[1:] == ["plain"]:  # the control: the same work, then Python's usual exit
+        main()
+    else:
+        errors.run_stage("fake", main)
+    print("after the stage")
 """
 
 
@@ -157,12 +161,17 @@ def test_a_stage_that_succeeds_ends_its_process_without_pythons_teardown_and_los
     assert proc.stdout == "buffered outputatexit handler ran\n"
     assert (cwd / "late.txt").read_text() == "done"
     assert "freed" not in proc.stderr
+    # The control: with Python's usual exit the teardown frees the module's objects.
+    proc, cwd = fake_stage("-m", "stages.fake", "plain")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "buffered outputafter the stage\natexit handler ran\n"
+    assert proc.stderr == "freed\n"
 
 
 def test_a_stage_under_a_caller_with_more_to_do_returns_from_run_stage(fake_stage):
     proc, cwd = fake_stage("-m", "cProfile", "-o", "stage.prof", "-m", "stages.fake")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "buffered outputafter run_stage\natexit handler ran\n"
+    assert proc.stdout == "buffered outputafter the stage\natexit handler ran\n"
     assert (cwd / "stage.prof").stat().st_size > 0  # the profiler wrote its figures after the stage
     assert (cwd / "late.txt").read_text() == "done"
 
