@@ -98,12 +98,14 @@ def main(argv: list[str]) -> None:
     section = f"train_{argv[0]}"
     p = stage_params(section, argv[1:])
     quiet_start.tensorflow()
-    from pipeline import tweets
     from pipeline.models import autoencoder, charcnn, cnn
 
     hardware.start(f"conv_rates {section}", p.get("precision"))
     bs = p["batch_size"]
+    length = None  # the char CNN's: its layers' inputs have no fixed length
     if argv[0] == "charcnn":
+        from pipeline import tweets
+
         texts, _ = tweets.load_prepared("train")
         model = charcnn.from_params(texts, p)
         length = mean_batch_length(texts, bs, p["sequence_length"], p["seed"])
@@ -112,10 +114,10 @@ def main(argv: list[str]) -> None:
         model = (cnn if argv[0] == "cnn" else autoencoder).from_params(p, 60_000)
     seconds = flops = 0.0
     for i, layer in enumerate(convolutions(model)):
-        shape = (length, *layer.input.shape[2:]) if argv[0] == "charcnn" else tuple(layer.input.shape[1:])
+        shape = tuple(layer.input.shape[1:]) if length is None else (length, *layer.input.shape[2:])
         # The first image convolution reads the image, whose gradient training never computes;
         # the char CNN's read the character embeddings, which training updates.
-        input_gradient = i > 0 or argv[0] == "charcnn"
+        input_gradient = i > 0 or length is not None
         fwd, step = rates(layer, bs, input_gradient, shape)
         macs = multiply_adds(layer, shape) * bs
         passes = 3 if input_gradient else 2
