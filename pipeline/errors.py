@@ -69,5 +69,6 @@ def _is_the_program(caller) -> bool:
     frame = caller.f_back
     while frame is not None and frame.f_globals.get("__name__") == "runpy":
         frame = frame.f_back
-    main = sys.modules.get("__main__")
-    return frame is None and caller.f_code.co_name == "<module>" and main is not None and caller.f_globals is vars(main)
+    # co_name: a function of __main__'s started with no Python frame under it (a raw thread's
+    # target) is outermost too, and is not the program.
+    return frame is None and caller.f_code.co_name == "<module>" and caller.f_globals is vars(sys.modules["__main__"])

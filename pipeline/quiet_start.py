@@ -41,6 +41,13 @@ def tensorflow() -> None:
     environment()
     if "tensorflow" in sys.modules:
         return
+    # TensorFlow loads all of Keras, and Keras imports scikit-learn (and SciPy's statistics with
+    # it) for its keras.wrappers, which no stage uses: about a second of every process. Hidden
+    # while they load, Keras takes its own path for a machine without scikit-learn; a stage that
+    # needs scikit-learn imports it afterwards as usual.
+    hide_sklearn = "sklearn" not in sys.modules
+    if hide_sklearn:
+        sys.modules["sklearn"] = None  # `import sklearn` raises ImportError
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
@@ -50,6 +57,8 @@ def tensorflow() -> None:
 
             tf.config.list_physical_devices()  # CUDA's initialisation notices come here
         finally:
+            if hide_sklearn:
+                del sys.modules["sklearn"]
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)

@@ -79,6 +79,19 @@ def test_stages_without_a_keras_model_do_not_import_tensorflow(checkout, stage, 
     assert proc.stderr.strip().splitlines()[-1].startswith(f"{stage}: ")
 
 
+def test_the_stages_that_score_nothing_do_not_import_scikit_learn():
+    # TensorFlow loads Keras, which would import scikit-learn for keras.wrappers (about a second
+    # of every process) if the quiet start did not hide it then; a stage that needs it after
+    # that gets it as usual.
+    code = (
+        "import sys, stages.train_ae, stages.train_cnn, stages.train_transfer, stages.export; "
+        "print('sklearn' in sys.modules); from sklearn import metrics; print(metrics.roc_auc_score([0, 1], [0.2, 0.8]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.stdout.split() == ["False", "1.0"], proc.stderr
+
+
 def imports_tensorflow(path) -> bool:
     """Whether a project file imports TensorFlow or Keras itself (anywhere in it)."""
     import ast
