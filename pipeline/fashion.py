@@ -19,7 +19,7 @@ SPLITS = ("train", "val", "test")
 def split_train_val(x, y, val_fraction: float, seed: int):
     """A stratified, seeded hold-out of `val_fraction` of the training set."""
     # Imported here: the stages that only read the splits back would pay scikit-learn's import
-    # (about a second) for nothing (tests/test_stages.py checks they do not).
+    # for nothing (tests/test_stages.py checks they do not).
     from sklearn.model_selection import train_test_split
 
     return train_test_split(x, y, test_size=val_fraction, random_state=seed, stratify=y)

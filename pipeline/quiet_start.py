@@ -42,9 +42,9 @@ def tensorflow() -> None:
     if "tensorflow" in sys.modules:
         return
     # TensorFlow loads all of Keras, and Keras imports scikit-learn (and SciPy's statistics with
-    # it) for its keras.wrappers, which no stage uses: about a second of every process. Hidden
-    # while they load, Keras takes its own path for a machine without scikit-learn; a stage that
-    # needs scikit-learn imports it afterwards as usual.
+    # it) for its keras.wrappers, which no stage uses: time and memory in every process
+    # (docs/benchmarks.md). Hidden while they load, Keras takes its own path for a machine
+    # without scikit-learn; a stage that needs scikit-learn imports it afterwards as usual.
     hide_sklearn = "sklearn" not in sys.modules
     if hide_sklearn:
         sys.modules["sklearn"] = None  # `import sklearn` raises ImportError

@@ -80,9 +80,9 @@ def test_stages_without_a_keras_model_do_not_import_tensorflow(checkout, stage, 
 
 
 def test_the_stages_that_score_nothing_do_not_import_scikit_learn():
-    # TensorFlow loads Keras, which would import scikit-learn for keras.wrappers (about a second
-    # of every process) if the quiet start did not hide it then; a stage that needs it after
-    # that gets it as usual.
+    # TensorFlow loads Keras, which would import scikit-learn for keras.wrappers if the quiet
+    # start did not hide it then (docs/benchmarks.md); a stage that needs it after that gets it
+    # as usual.
     code = (
         "import sys, stages.train_ae, stages.train_cnn, stages.train_transfer, stages.export; "
         "print('sklearn' in sys.modules); from sklearn import metrics; print(metrics.roc_auc_score([0, 1], [0.2, 0.8]))"
