@@ -13,7 +13,7 @@ neighbour accuracy, overall and per class.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import NearestNeighbors
 
 from pipeline import fashion
 
@@ -22,9 +22,9 @@ def flat(x: np.ndarray) -> np.ndarray:
     return fashion.scaled(x).reshape(len(x), -1)
 
 
-def neighbour_figures(knn: KNeighborsClassifier, y_fit: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
+def neighbour_figures(nn: NearestNeighbors, y_fit: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
     """Distances to the nearest fitted image and the accuracy of its label, overall and per class."""
-    distance, index = knn.kneighbors(flat(x), n_neighbors=1)
+    distance, index = nn.kneighbors(flat(x), n_neighbors=1)
     distance, right = distance[:, 0], y_fit[index[:, 0]] == y
     return {
         "percentiles": dict(zip((1, 10, 50, 90), np.percentile(distance, (1, 10, 50, 90)).round(3), strict=True)),
@@ -36,8 +36,8 @@ def neighbour_figures(knn: KNeighborsClassifier, y_fit: np.ndarray, x: np.ndarra
 
 def main() -> None:
     x_train, y_train = fashion.load("train")
-    knn = KNeighborsClassifier(n_neighbors=1, algorithm="brute").fit(flat(x_train), y_train)
-    figures = {split: neighbour_figures(knn, y_train, *fashion.load(split)) for split in ("val", "test")}
+    nn = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(flat(x_train))
+    figures = {split: neighbour_figures(nn, y_train, *fashion.load(split)) for split in ("val", "test")}
     print(f"nearest of {len(x_train):,} training images, distance on pixels in [0, 1]")
     for split, f in figures.items():
         pct = " ".join(f"p{k} {v:.2f}" for k, v in f["percentiles"].items())

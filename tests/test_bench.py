@@ -165,18 +165,18 @@ def test_conv_rates_char_cnn_length_is_the_mean_longest_tweet_of_a_batch():
 
 
 def test_fashion_neighbours_measure_each_image_against_its_nearest_fitted_image():
-    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neighbors import NearestNeighbors
 
     from bench import fashion_neighbours
 
     fit = np.zeros((4, 28, 28), "uint8")
     fit[1], fit[2], fit[3] = 255, 100, 200
     y_fit = np.array([0, 1, 2, 6])
-    knn = KNeighborsClassifier(n_neighbors=1, algorithm="brute").fit(fashion_neighbours.flat(fit), y_fit)
+    nn = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(fashion_neighbours.flat(fit))
     # A copy of image 1 (distance 0, right label), and image 0 brightened by 1/255 per pixel:
     # nearest is image 0 at sqrt(784) / 255, whose label 0 is not its 6.
     queries = np.stack([fit[1], fit[0] + 1])
-    f = fashion_neighbours.neighbour_figures(knn, y_fit, queries, np.array([1, 6]))
+    f = fashion_neighbours.neighbour_figures(nn, y_fit, queries, np.array([1, 6]))
     assert f["accuracy"] == 0.5 and f["within_2"] == 1.0
     assert f["per_class"] == {"Trouser": 1.0, "Shirt": 0.0}
     assert f["percentiles"][50] == pytest.approx(0.5 * 28 / 255, abs=1e-3)
