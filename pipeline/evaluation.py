@@ -10,12 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on these machines; every figure goes to a file
-import matplotlib.pyplot as plt  # noqa: E402
-
-from pipeline import files  # noqa: E402
+from pipeline import files
 
 METRICS = Path("metrics/evaluate")
 PLOTS = Path("plots/evaluate")
@@ -28,7 +23,21 @@ def r(x: float) -> float:
     return float(f"{float(x):.6g}")
 
 
+def subplots(*args, **kwargs):
+    """matplotlib's `pyplot.subplots`, drawn by Agg: no display on these machines, every figure
+    goes to a file. pyplot is imported here, on first use, not with this module: the training
+    stages score with the metrics that import it and never draw."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot.subplots(*args, **kwargs)
+
+
 def save_figure(fig, path: Path, dpi: int) -> None:
+    from matplotlib import pyplot
+
     with files.replacing(path) as tmp:
         fig.savefig(tmp, dpi=dpi, metadata=PNG_META)
-    plt.close(fig)
+    pyplot.close(fig)

@@ -10,7 +10,7 @@ from sklearn import metrics as skm
 from sklearn.decomposition import PCA
 
 from pipeline import fashion
-from pipeline.evaluation import plt, r, save_figure
+from pipeline.evaluation import r, save_figure, subplots
 
 
 def classification(probs: np.ndarray, y: np.ndarray) -> dict:
@@ -48,7 +48,7 @@ def pca_baseline(x_train: np.ndarray, x_test: np.ndarray, components: int, seed:
 
 def reconstructions_png(path: Path, originals: np.ndarray, recon: np.ndarray) -> None:
     n = len(originals)
-    fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 2.8), squeeze=False)
+    fig, axes = subplots(2, n, figsize=(1.2 * n, 2.8), squeeze=False)
     for i in range(n):
         for row, img in enumerate((originals[i], recon[i])):
             ax = axes[row, i]

@@ -21,6 +21,9 @@ NOISE = (
     "TF-TRT Warning",
 )
 
+# What Keras imports for parts of it no stage uses; see tensorflow().
+UNUSED_BY_KERAS = ("sklearn", "matplotlib")
+
 
 def environment() -> None:
     """The environment TensorFlow reads when it starts, where the user has not set it: for any
@@ -42,12 +45,13 @@ def tensorflow() -> None:
     if "tensorflow" in sys.modules:
         return
     # TensorFlow loads all of Keras, and Keras imports scikit-learn (and SciPy's statistics with
-    # it) for its keras.wrappers, which no stage uses: time and memory in every process
-    # (docs/benchmarks.md). Hidden while they load, Keras takes its own path for a machine
-    # without scikit-learn; a stage that needs scikit-learn imports it afterwards as usual.
-    hide_sklearn = "sklearn" not in sys.modules
-    if hide_sklearn:
-        sys.modules["sklearn"] = None  # `import sklearn` raises ImportError
+    # it) for its keras.wrappers and matplotlib's pyplot for its keras.visualization, which no
+    # stage uses: time and memory in every process (docs/benchmarks.md). Hidden while they load,
+    # Keras takes its own path for a machine without them; a stage that needs either imports it
+    # afterwards as usual.
+    hidden = [name for name in UNUSED_BY_KERAS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # `import name` raises ImportError
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
@@ -57,8 +61,8 @@ def tensorflow() -> None:
 
             tf.config.list_physical_devices()  # CUDA's initialisation notices come here
         finally:
-            if hide_sklearn:
-                del sys.modules["sklearn"]
+            for name in hidden:
+                del sys.modules[name]
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)

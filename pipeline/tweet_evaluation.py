@@ -9,7 +9,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from pipeline import files, tweets
-from pipeline.evaluation import METRICS, PLOTS, plt, r, save_figure
+from pipeline.evaluation import METRICS, PLOTS, r, save_figure, subplots
 
 
 def _present(k: np.ndarray, threshold: float) -> np.ndarray:
@@ -47,7 +47,7 @@ def roc_records(k: np.ndarray, scores: np.ndarray, threshold: float) -> list[dic
 
 def roc_per_kind_png(path: Path, k: np.ndarray, scores: np.ndarray, threshold: float, title: str) -> None:
     truth = _present(k, threshold)
-    fig, axes = plt.subplots(3, 5, figsize=(13, 8), sharex=True, sharey=True)
+    fig, axes = subplots(3, 5, figsize=(13, 8), sharex=True, sharey=True)
     for j, (kind, ax) in enumerate(zip(tweets.KINDS, axes.ravel(), strict=True)):
         positives = int(truth[:, j].sum())
         if 0 < positives < len(truth):

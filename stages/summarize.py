@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from pipeline import errors, files, outputs
-from pipeline.evaluation import METRICS, PLOTS, plt, save_figure
+from pipeline.evaluation import METRICS, PLOTS, save_figure, subplots
 
 OUT = Path("metrics/summary.md")
 ROC_PNG = Path("plots/roc_comparison.png")
@@ -44,7 +44,7 @@ def rows(m: dict) -> list[tuple[str, ...]]:
 
 
 def roc_picture(metrics: dict) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = subplots(figsize=(5.5, 5))
     for name, label in TEXT_MODELS.items():
         points = json.loads((PLOTS / name / "roc.json").read_text())
         auc = metrics[name]["test"]["roc_auc_micro"]

@@ -79,17 +79,21 @@ def test_stages_without_a_keras_model_do_not_import_tensorflow(checkout, stage, 
     assert proc.stderr.strip().splitlines()[-1].startswith(f"{stage}: ")
 
 
-def test_the_stages_that_score_nothing_do_not_import_scikit_learn():
-    # TensorFlow loads Keras, which would import scikit-learn for keras.wrappers if the quiet
-    # start did not hide it then (docs/benchmarks.md); a stage that needs it after that gets it
-    # as usual.
+def test_the_stages_that_score_or_draw_nothing_do_not_import_scikit_learn_or_matplotlib():
+    # TensorFlow loads Keras, which would import scikit-learn for keras.wrappers and pyplot for
+    # keras.visualization if the quiet start did not hide them then (docs/benchmarks.md); the
+    # training stages' metrics do not import pyplot either. A stage that needs either after that
+    # gets it as usual.
     code = (
         "import sys, stages.train_ae, stages.train_cnn, stages.train_transfer, stages.export; "
-        "print('sklearn' in sys.modules); from sklearn import metrics; print(metrics.roc_auc_score([0, 1], [0.2, 0.8]))"
+        "print('sklearn' in sys.modules, 'matplotlib' in sys.modules); "
+        "import stages.train_tweets, stages.train_ensemble; print('matplotlib' in sys.modules); "
+        "from sklearn import metrics; print(metrics.roc_auc_score([0, 1], [0.2, 0.8])); "
+        "from pipeline.evaluation import subplots; fig, ax = subplots(); print(type(fig.canvas).__name__)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.stdout.split() == ["False", "1.0"], proc.stderr
+    assert proc.stdout.split() == ["False", "False", "False", "1.0", "FigureCanvasAgg"], proc.stderr
 
 
 def imports_tensorflow(path) -> bool:
