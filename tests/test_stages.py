@@ -79,7 +79,7 @@ def test_stages_without_a_keras_model_do_not_import_tensorflow(checkout, stage, 
     assert proc.stderr.strip().splitlines()[-1].startswith(f"{stage}: ")
 
 
-def test_the_stages_that_score_or_draw_nothing_do_not_import_scikit_learn_or_matplotlib():
+def test_stages_import_scikit_learn_only_to_score_and_matplotlib_only_to_draw():
     # TensorFlow loads Keras, which would import scikit-learn for keras.wrappers and pyplot for
     # keras.visualization if the quiet start did not hide them then (docs/benchmarks.md); the
     # training stages' metrics do not import pyplot either. A stage that needs either after that
