@@ -37,6 +37,13 @@ def stage_params(section: str, args: list[str]) -> dict:
 def timed_fit(model, p: dict, train: tuple, val: tuple):
     """`model.fit` on (inputs, targets) pairs with the section's epochs and batch size, printing
     each epoch: (the history, wall seconds, CPU seconds of this process)."""
+    from pipeline import batches  # imports TensorFlow, which the caller has started
+
     wall, cpu = time.perf_counter(), time.process_time()
-    history = model.fit(*train, validation_data=val, epochs=p["epochs"], batch_size=p["batch_size"], verbose=2)
+    history = model.fit(
+        batches.of_arrays(*train, batch_size=p["batch_size"], shuffle_seed=p["seed"]),
+        validation_data=batches.of_arrays(*val, batch_size=p["batch_size"]) if val is not None else None,
+        epochs=p["epochs"],
+        verbose=2,
+    )
     return history, time.perf_counter() - wall, time.process_time() - cpu

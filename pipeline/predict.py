@@ -99,7 +99,11 @@ def open_model(path: Path):
         from pipeline.models import text
 
         return "tweets", lambda texts: text.predict(model, texts)
-    return ("autoencoder" if kind == "autoencoder" else "images"), lambda x: model.predict(x, batch_size=512, verbose=0)
+    from pipeline import batches
+
+    return ("autoencoder" if kind == "autoencoder" else "images"), lambda x: model.predict(
+        batches.of_arrays(x, batch_size=512), verbose=0
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from pipeline import files, flops, hardware, optimizers, outputs, params, training, tweet_evaluation, tweets
+from pipeline import batches, files, flops, hardware, optimizers, outputs, params, training, tweet_evaluation, tweets
 from pipeline.models import text
 
 
@@ -132,7 +132,7 @@ def dataset(
         ds = ds.map(vectorize if targets is None else lambda x, y: (vectorize(x), y))
     if seen is not None:
         ds = ds.map(seen.count)
-    return ds
+    return batches.untuned(ds)
 
 
 def bucketed_order(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, bucket: int) -> list:

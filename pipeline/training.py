@@ -16,7 +16,7 @@ import tensorflow as tf
 from dvclive import Live
 from dvclive.utils import standardize_metric_name
 
-from pipeline import files, outputs
+from pipeline import batches, files, outputs
 
 STEPS_PER_EXECUTION = 8
 
@@ -153,7 +153,9 @@ class Progress(keras.callbacks.Callback):
 
 def predict(model: keras.Model, x, what: str, batch_size: int = 512):
     """`model.predict` over an array, printing its progress as `what`."""
-    return model.predict(x, batch_size=batch_size, verbose=0, callbacks=[Progress(what, len(x), batch_size)])
+    return model.predict(
+        batches.of_arrays(x, batch_size=batch_size), verbose=0, callbacks=[Progress(what, len(x), batch_size)]
+    )
 
 
 def save(model: keras.Model, name: str) -> Path:

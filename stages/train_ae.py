@@ -4,7 +4,7 @@ import stages.with_tensorflow  # noqa: F401  (first: TensorFlow starts quietly)
 
 # isort: split
 
-from pipeline import errors, fashion, flops, hardware, params, training
+from pipeline import batches, errors, fashion, flops, hardware, params, training
 from pipeline.models import autoencoder
 
 
@@ -18,11 +18,9 @@ def main() -> None:
         model = autoencoder.from_params(p, len(x_train))
         per_image = flops.training_step(model, x_train.shape[1:])
     model.fit(
-        x_train,
-        fashion.scaled(x_train),
-        validation_data=(x_val, fashion.scaled(x_val)),
+        batches.of_arrays(x_train, fashion.scaled(x_train), batch_size=p["batch_size"], shuffle_seed=p["seed"]),
+        validation_data=batches.of_arrays(x_val, fashion.scaled(x_val), batch_size=p["batch_size"]),
         epochs=p["epochs"],
-        batch_size=p["batch_size"],
         callbacks=training.callbacks("ae", training.per_epoch(per_image, len(x_train)), p["patience"]),
         verbose=2,
     )

@@ -12,7 +12,7 @@ import stages.with_tensorflow  # noqa: F401  (first: TensorFlow starts quietly)
 import keras
 import numpy as np
 
-from pipeline import errors, fashion, flops, hardware, params, training
+from pipeline import batches, errors, fashion, flops, hardware, params, training
 from pipeline.models import cnn
 
 
@@ -26,16 +26,16 @@ def main() -> None:
         x_train, y_train = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
         validation = None
     else:
-        validation = (x_val, keras.utils.to_categorical(y_val, 10))
+        validation = batches.of_arrays(x_val, keras.utils.to_categorical(y_val, 10), batch_size=p["batch_size"])
     with strategy.scope():
         model = cnn.from_params(p, len(x_train))
         per_image = flops.training_step(model, x_train.shape[1:])
     model.fit(
-        x_train,
-        keras.utils.to_categorical(y_train, 10),
+        batches.of_arrays(
+            x_train, keras.utils.to_categorical(y_train, 10), batch_size=p["batch_size"], shuffle_seed=p["seed"]
+        ),
         validation_data=validation,
         epochs=p["epochs"],
-        batch_size=p["batch_size"],
         callbacks=training.callbacks("cnn", training.per_epoch(per_image, len(x_train))),
         verbose=2,
     )

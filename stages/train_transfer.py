@@ -10,7 +10,7 @@ import stages.with_tensorflow  # noqa: F401  (first: TensorFlow starts quietly)
 
 import numpy as np
 
-from pipeline import errors, fashion, flops, hardware, params, training
+from pipeline import batches, errors, fashion, flops, hardware, params, training
 from pipeline.models import transfer
 
 
@@ -34,11 +34,9 @@ def main() -> None:
     # The frozen backbone's passes are inference, counted apart from training.
     embedded = (len(f_train) + len(f_val)) * flops.forward(features, x_train.shape[1:])
     head.fit(
-        f_train,
-        y_train,
-        validation_data=(f_val, y_val),
+        batches.of_arrays(f_train, y_train, batch_size=p["batch_size"], shuffle_seed=p["seed"]),
+        validation_data=batches.of_arrays(f_val, y_val, batch_size=p["batch_size"]),
         epochs=p["epochs"],
-        batch_size=p["batch_size"],
         callbacks=training.callbacks(
             "transfer",
             training.per_epoch(per_example, len(f_train)),

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from pipeline import flops
+from pipeline import batches, flops
 
 N_KINDS = 15
 
@@ -38,7 +38,7 @@ def as_strings(texts):
 def predict(model: keras.Model, texts, batch_size: int = 512):
     """Kind scores (N, 15) of a saved tweet model for raw tweet strings."""
     ds = tf.data.Dataset.from_tensor_slices(as_strings(texts)).batch(batch_size)
-    return model.predict(ds, verbose=0)
+    return model.predict(batches.untuned(ds), verbose=0)
 
 
 def split(model: keras.Model) -> tuple[keras.layers.Layer, keras.Model]:
