@@ -113,7 +113,10 @@ def image_fit(model: str, p: dict, data: tuple):
         fitted, target = cnn.from_params(p, len(x_all)), keras.utils.to_categorical(y, 10)
     else:
         fitted, target = autoencoder.from_params(p, len(x_all)), fashion.scaled(x)
-    return functools.partial(fitted.fit, x, target, batch_size=bs, epochs=1, verbose=0)
+    from pipeline import batches
+
+    data = batches.of_arrays(x, target, batch_size=bs, shuffle_seed=0)
+    return functools.partial(fitted.fit, data, epochs=1, verbose=0)
 
 
 def text_fit(model: str, p: dict, data: tuple):
