@@ -162,7 +162,7 @@ def main(argv: list[str]) -> None:
     import keras
     import numpy as np
 
-    from pipeline import fashion, flops, training
+    from pipeline import batches, fashion, flops, training
     from pipeline.models import cnn
 
     print(trial, low_epochs or "", size or "", p, flush=True)
@@ -202,8 +202,10 @@ def main(argv: list[str]) -> None:
         if trial == "alt-flip":
             data = {"x": AlternatingFlips(p["seed"])}
         else:
-            data = {"x": x_train, "y": targets[0], "batch_size": p["batch_size"]}
-        net.fit(**data, validation_data=(x_val, targets[1]), verbose=2, **epochs)
+            # As the stage: a new order each epoch, no autotuning (pipeline/batches.py).
+            data = {"x": batches.of_arrays(x_train, targets[0], batch_size=p["batch_size"], shuffle_seed=p["seed"])}
+        validation = batches.of_arrays(x_val, targets[1], batch_size=p["batch_size"])
+        net.fit(**data, validation_data=validation, verbose=2, **epochs)
 
     if trial == "whiten":
         stem = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
