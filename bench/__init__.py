@@ -42,7 +42,7 @@ def timed_fit(model, p: dict, train: tuple, val: tuple):
     wall, cpu = time.perf_counter(), time.process_time()
     history = model.fit(
         batches.of_arrays(*train, batch_size=p["batch_size"], shuffle_seed=p["seed"]),
-        validation_data=batches.of_arrays(*val, batch_size=p["batch_size"]) if val is not None else None,
+        validation_data=batches.of_arrays(*val, batch_size=p["batch_size"]),
         epochs=p["epochs"],
         verbose=2,
     )
