@@ -23,6 +23,7 @@ def main() -> None:
         epochs=p["epochs"],
         callbacks=training.callbacks("ae", training.per_epoch(per_image, len(x_train)), p["patience"]),
         verbose=2,
+        shuffle=False,  # the batches reshuffle themselves, seeded; Keras would only warn
     )
     training.save(model, "ae")
 

@@ -38,6 +38,7 @@ def main() -> None:
         epochs=p["epochs"],
         callbacks=training.callbacks("cnn", training.per_epoch(per_image, len(x_train))),
         verbose=2,
+        shuffle=False,  # the batches reshuffle themselves, seeded; Keras would only warn
     )
     training.save(cnn.with_flip_averaging(model) if p["test_time_flip"] else model, "cnn")
 

@@ -45,6 +45,7 @@ def main() -> None:
             summary={"embedding_flops": float(embedded)},
         ),
         verbose=2,
+        shuffle=False,  # the batches reshuffle themselves, seeded; Keras would only warn
     )
     training.save(transfer.combine(features, head), "transfer")
 
