@@ -205,7 +205,8 @@ def main(argv: list[str]) -> None:
             # As the stage: a new order each epoch, no autotuning (pipeline/batches.py).
             data = {"x": batches.of_arrays(x_train, targets[0], batch_size=p["batch_size"], shuffle_seed=p["seed"])}
         validation = batches.of_arrays(x_val, targets[1], batch_size=p["batch_size"])
-        net.fit(**data, validation_data=validation, verbose=2, **epochs)
+        # Both kinds of batches order themselves; Keras's shuffle would only warn.
+        net.fit(**data, validation_data=validation, verbose=2, shuffle=False, **epochs)
 
     if trial == "whiten":
         stem = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))

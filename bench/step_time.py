@@ -116,7 +116,7 @@ def image_fit(model: str, p: dict, data: tuple):
     from pipeline import batches
 
     data = batches.of_arrays(x, target, batch_size=bs, shuffle_seed=0)
-    return functools.partial(fitted.fit, data, epochs=1, verbose=0)
+    return functools.partial(fitted.fit, data, epochs=1, verbose=0, shuffle=False)
 
 
 def text_fit(model: str, p: dict, data: tuple):

@@ -21,7 +21,7 @@ def main() -> None:
     quiet_start.tensorflow()
     import numpy as np
 
-    from pipeline import fashion, training
+    from pipeline import batches, fashion, training
     from pipeline.models import transfer
 
     hardware.start("transfer_choices")
@@ -39,13 +39,12 @@ def main() -> None:
     head = transfer.head_from_params(p, f_train.shape[1])
     stopping = training.keras.callbacks.EarlyStopping("val_accuracy", patience=p["patience"] or p["epochs"])
     hist = head.fit(
-        f_train,
-        y_train,
-        validation_data=(f_val, y_val),
+        batches.of_arrays(f_train, y_train, batch_size=p["batch_size"], shuffle_seed=p["seed"]),
+        validation_data=batches.of_arrays(f_val, y_val, batch_size=p["batch_size"]),
         epochs=p["epochs"],
-        batch_size=p["batch_size"],
         callbacks=[stopping],
         verbose=0,
+        shuffle=False,  # the batches reshuffle themselves, seeded; Keras would only warn
     )
     print(
         f"RESULT {sys.argv[1:]}: best val accuracy {max(hist.history['val_accuracy']):.4f} "
