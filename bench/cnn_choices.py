@@ -22,7 +22,7 @@ def main() -> None:
     import keras
     import numpy as np
 
-    from pipeline import fashion, flops, training
+    from pipeline import batches, fashion, flops, training
     from pipeline.models import cnn
 
     args = sys.argv[1:]
@@ -46,8 +46,13 @@ def main() -> None:
         (x_val, keras.utils.to_categorical(y_val, 10)),
     )
     per_example = flops.training_step(model, x_train.shape[1:])
-    probs = model.predict(x_val, batch_size=512, verbose=0)
-    flipped = model.predict(x_val[:, :, ::-1], batch_size=512, verbose=0)
+
+    def scores(x):
+        # As the stages predict (pipeline/batches.py): no autotuner to wait for after each pass.
+        return model.predict(batches.of_arrays(x, batch_size=512), verbose=0)
+
+    probs = scores(x_val)
+    flipped = scores(x_val[:, :, ::-1])
     acc = np.mean(probs.argmax(1) == y_val)
     tta = np.mean((probs + flipped).argmax(1) == y_val)
     # Both views again, each shifted by one pixel in each of the four directions.
@@ -57,8 +62,8 @@ def main() -> None:
         edge = [slice(None)] * 3
         edge[axis] = 0 if step == 1 else -1
         moved[tuple(edge)] = 0
-        shifted = shifted + model.predict(moved, batch_size=512, verbose=0)
-        shifted = shifted + model.predict(moved[:, :, ::-1], batch_size=512, verbose=0)
+        shifted = shifted + scores(moved)
+        shifted = shifted + scores(moved[:, :, ::-1])
     tta10 = np.mean(shifted.argmax(1) == y_val)
     best = max(hist.history["val_accuracy"])
     print(
