@@ -231,9 +231,10 @@ def main(argv: list[str]) -> None:
     wall = time.perf_counter() - wall
     train_flops += flops.training_step(model, x_train.shape[1:]) * len(x_train) * (p["epochs"] - low_epochs)
     # As the stages predict (pipeline/batches.py): no autotuner to wait for after each pass.
-    probs = model.predict(batches.of_arrays(x_val, batch_size=512), verbose=0)
+    val_images = batches.of_arrays(x_val, batch_size=512)
+    probs = model.predict(val_images, verbose=0)
     # As the stage saves it: the image and its mirror averaged.
-    averaged = cnn.with_flip_averaging(model).predict(batches.of_arrays(x_val, batch_size=512), verbose=0)
+    averaged = cnn.with_flip_averaging(model).predict(val_images, verbose=0)
     print(
         f"RESULT {trial} {low_epochs or ''} {size or ''} {momentum or ''} {argv}: val accuracy final "
         f"{np.mean(probs.argmax(1) == y_val):.4f} flip-TTA {np.mean(averaged.argmax(1) == y_val):.4f}; "
