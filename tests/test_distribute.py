@@ -54,8 +54,16 @@ def image_model():
     # normalisation: each replica normalises by its own share of the batch (Keras's default).
     still = {"flip": False, "translate": 0.0}
     model = cnn.build(**architecture("train_cnn", cnn.build, dropout=0.0, batch_norm=False, augment=still))
+    # The CNN's default optimizer, whose kernel steps (pipeline/muon.py) must mirror too.
     cnn.compile_model(
-        model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.0, steps=8
+        model,
+        optimizer="muon",
+        learning_rate=0.01,
+        muon_learning_rate=0.01,
+        warmup=0.2,
+        weight_decay=1e-4,
+        label_smoothing=0.0,
+        steps=8,
     )
     return model, model, (x, y), {"batch_size": 16}
 

@@ -61,7 +61,14 @@ def test_cnn_shapes_and_training(images):
     norms = [layer for layer in model.layers if "Normalization" in type(layer).__name__]
     assert len(norms) == len(convs) and all(type(n) is FusedBatchNormalization for n in norms)
     cnn.compile_model(
-        model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.1, steps=10
+        model,
+        optimizer="sgd",
+        learning_rate=0.01,
+        warmup=0.2,
+        weight_decay=1e-4,
+        label_smoothing=0.1,
+        steps=10,
+        muon_learning_rate=0.01,
     )
     hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
@@ -99,7 +106,14 @@ def test_cnn_in_mixed_bfloat16(tmp_path, images, bfloat16_policy):
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert {c.compute_dtype for c in convs} == {"bfloat16"}
     cnn.compile_model(
-        model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=1e-4, label_smoothing=0.1, steps=10
+        model,
+        optimizer="sgd",
+        learning_rate=0.01,
+        warmup=0.2,
+        weight_decay=1e-4,
+        label_smoothing=0.1,
+        steps=10,
+        muon_learning_rate=0.01,
     )
     hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
@@ -184,7 +198,14 @@ def test_same_seed_same_weights(images):
             )
         )  # fmt: skip
         cnn.compile_model(
-            model, optimizer="sgd", learning_rate=0.01, warmup=0.2, weight_decay=0.0, label_smoothing=0.0, steps=5
+            model,
+            optimizer="sgd",
+            learning_rate=0.01,
+            warmup=0.2,
+            weight_decay=0.0,
+            label_smoothing=0.0,
+            steps=5,
+            muon_learning_rate=0.01,
         )
         model.fit(x, keras.utils.to_categorical(y, 10), epochs=1, batch_size=8, verbose=0)
         runs.append(model.get_weights())

@@ -27,8 +27,10 @@ named where it is used:
   random translation by whole pixels (`augment.translate`, as a fraction of the width; nearest
   neighbour, so no blur), zoom and random erasing as params.
 - Label smoothing, decoupled weight decay, and a one-cycle learning rate (linear warm-up over
-  `warmup` of the steps, then cosine decay to 0; Smith's super-convergence) with Nesterov SGD
-  or AdamW (`optimizer`).
+  `warmup` of the steps, then cosine decay to 0; Smith's super-convergence) with Nesterov SGD,
+  AdamW, or Muon for the convolution kernels and Nesterov SGD for the rest (`optimizer: muon`,
+  airbench94_muon's split; pipeline.muon.ConvMuon): the kernels' updates orthogonalised,
+  at their own peak rate `muon_learning_rate` on the same schedule.
 - `precision` (train_cnn's param; `auto` by default, see pipeline.hardware): bfloat16 compute
   with float32 weights where the hardware has native bfloat16 units, float32 elsewhere; the
   softmax stays in float32 either way.
@@ -45,6 +47,7 @@ from keras import layers
 
 from pipeline import params, training
 from pipeline.models.layers import FlipLeftRight, FusedBatchNormalization
+from pipeline.muon import ConvMuon
 
 # Fashion-MNIST's pixel mean and standard deviation, of intensities scaled to [0, 1].
 PIXEL_MEAN, PIXEL_STD = 0.286, 0.353
@@ -135,12 +138,15 @@ def compile_model(
     weight_decay: float,
     label_smoothing: float,
     steps: int,
+    muon_learning_rate: float,
 ) -> None:
     """training.one_cycle's learning rate with Nesterov SGD (momentum 0.9) or AdamW, both with
     decoupled weight decay."""
     schedule = training.one_cycle(learning_rate, warmup, steps)
     if optimizer == "sgd":
         opt = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+    elif optimizer == "muon":
+        opt = ConvMuon(schedule, kernel_scale=muon_learning_rate / learning_rate, weight_decay=weight_decay)
     else:
         opt = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
     model.compile(
@@ -162,6 +168,7 @@ def from_params(p: dict, n_train: int) -> keras.Model:
         warmup=p["warmup"],
         weight_decay=p["weight_decay"],
         label_smoothing=p["label_smoothing"],
+        muon_learning_rate=p["muon_learning_rate"],
         steps=p["epochs"] * math.ceil(n_train / p["batch_size"]),
     )
     return model

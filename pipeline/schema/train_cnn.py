@@ -22,10 +22,11 @@ SCHEMA = {
     },
     "test_time_flip": Bool(),
     "precision": Choice(("auto", "float32", "mixed_bfloat16")),  # pipeline.hardware.PRECISIONS
-    "optimizer": Choice(("sgd", "adamw")),
+    "optimizer": Choice(("sgd", "adamw", "muon")),
     "epochs": EPOCHS,
     "batch_size": BATCH,
     "learning_rate": Float(0.0, 10.0, lo_open=True),
+    "muon_learning_rate": Float(0.0, 10.0, lo_open=True),
     "warmup": Float(0.0, 0.9),
     "weight_decay": DECAY,
     "label_smoothing": Float(0.0, 0.5),

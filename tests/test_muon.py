@@ -1,0 +1,79 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline.models import cnn
+from pipeline.muon import ConvMuon, orthogonalised
+from tests.tiny import section
+
+
+def conv_model(optimizer, kernel_scale: float = 1.0) -> keras.Model:
+    """A convolution (its kernel times `kernel_scale`), batch norm, a Dense classifier."""
+    keras.utils.set_random_seed(0)
+    image = keras.Input((6, 6, 2))
+    x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(image)
+    x = keras.layers.BatchNormalization(scale=False, epsilon=1e-9)(x)  # no epsilon to tell scales apart
+    x = keras.layers.Flatten()(keras.layers.ReLU()(x))
+    model = keras.Model(image, keras.layers.Dense(3, name="dense")(x))
+    conv = model.get_layer("conv")
+    conv.kernel.assign(conv.kernel * kernel_scale)
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def conv_trained(optimizer, kernel_scale: float = 1.0, steps: int = 3) -> keras.Model:
+    model = conv_model(optimizer, kernel_scale)
+    rng = np.random.default_rng(1)
+    for _ in range(steps):
+        model.train_on_batch(rng.normal(size=(8, 6, 6, 2)).astype("float32"), rng.normal(size=(8, 3)).astype("float32"))
+    return model
+
+
+@pytest.mark.parametrize("shape", [(3, 3, 1, 16), (3, 3, 24, 48), (3, 3, 96, 96), (1, 1, 8, 64)])
+def test_orthogonalised_gradients_have_singular_values_near_one(shape):
+    # Wide and tall matrices alike (16 x 9 and 64 x 8 have more rows than columns): the
+    # update's directions of about the same size where the gradient's differ tenfold.
+    rng = np.random.default_rng(0)
+    gradient = rng.normal(size=shape) * np.logspace(-1, 0, shape[-1])  # channels 10x apart
+    matrix = tf.transpose(tf.reshape(orthogonalised(tf.constant(gradient, tf.float32), 3), (-1, shape[-1])))
+    singular = np.linalg.svd(matrix.numpy(), compute_uv=False)
+    assert singular.min() > 0.5 and singular.max() < 1.5, singular
+
+
+def test_conv_muon_moves_everything_but_kernels_as_keras_nesterov_sgd():
+    def dense_fitted(optimizer):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+        model.compile(optimizer=optimizer, loss="mse")
+        x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+        model.fit(x, x.sum(axis=1, keepdims=True), batch_size=8, epochs=2, verbose=0, shuffle=False)
+        return model.get_weights()
+
+    sgd = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
+    for a, b in zip(dense_fitted(ConvMuon(0.05, kernel_scale=0.3, weight_decay=1e-3)), dense_fitted(sgd), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    # A kernel takes the other step (after one step the classifier, whose gradient came first, is still alike).
+    muon = conv_trained(ConvMuon(0.05, kernel_scale=0.3, weight_decay=1e-3), steps=1)
+    sgd = conv_trained(keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3), steps=1)
+    np.testing.assert_allclose(muon.get_layer("dense").kernel.numpy(), sgd.get_layer("dense").kernel.numpy(), rtol=1e-5)
+    assert not np.allclose(muon.get_layer("conv").kernel.numpy(), sgd.get_layer("conv").kernel.numpy(), rtol=0.05)
+
+
+def test_a_kernel_s_scale_changes_nothing_and_its_norm_is_held():
+    # Batch norm follows the convolution, so a kernel 50x larger computes the same; ConvMuon
+    # rescales it before its step, so one step takes both to the same kernel.
+    one = [conv_trained(ConvMuon(0.05, kernel_scale=0.3), scale, steps=1) for scale in (1.0, 50.0)]
+    a, b = (model.get_layer("conv").kernel.numpy() for model in one)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # Held at sqrt(4 channels) = 2 before each step, then moved by one step's size at most.
+    kernel = conv_trained(ConvMuon(0.05, kernel_scale=0.3), 50.0, steps=3).get_layer("conv").kernel.numpy()
+    assert abs(np.linalg.norm(kernel) - 2.0) < 0.05 * 0.3 * 2.0 * 1.5
+
+
+def test_the_cnn_compiles_with_conv_muon_at_its_own_learning_rate():
+    model = cnn.from_params(section("train_cnn", optimizer="muon", learning_rate=0.1, muon_learning_rate=0.02), 100)
+    assert type(model.optimizer) is ConvMuon
+    assert model.optimizer.kernel_scale == pytest.approx(0.2)
+    config = keras.optimizers.serialize(model.optimizer)
+    assert keras.optimizers.deserialize(config).get_config() == model.optimizer.get_config()
