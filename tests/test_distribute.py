@@ -29,7 +29,7 @@ import keras
 from pipeline import hardware, text_training, training, tweets
 from pipeline.models import charcnn, cnn, text
 from tests.conftest import make_tweets
-from tests.tiny import architecture, section
+from tests.tiny import architecture, compile_small, section
 
 mirrored = hardware.start("check", distribute="mirrored")
 rng = np.random.default_rng(0)
@@ -54,17 +54,7 @@ def image_model():
     # normalisation: each replica normalises by its own share of the batch (Keras's default).
     still = {"flip": False, "translate": 0.0}
     model = cnn.build(**architecture("train_cnn", cnn.build, dropout=0.0, batch_norm=False, augment=still))
-    # The CNN's default optimizer, whose kernel steps (pipeline/muon.py) must mirror too.
-    cnn.compile_model(
-        model,
-        optimizer="muon",
-        learning_rate=0.01,
-        muon_learning_rate=0.01,
-        warmup=0.2,
-        weight_decay=1e-4,
-        label_smoothing=0.0,
-        steps=8,
-    )
+    compile_small(model, "muon")  # the CNN's default optimizer, whose kernel steps must mirror too
     return model, model, (x, y), {"batch_size": 16}
 
 

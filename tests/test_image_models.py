@@ -7,7 +7,7 @@ from pipeline import fashion, image_evaluation, training
 from pipeline.models import autoencoder, cnn, transfer
 from pipeline.models.layers import FusedBatchNormalization
 from tests.conftest import SHARED_DATA
-from tests.tiny import architecture, section, small_application
+from tests.tiny import architecture, compile_small, section, small_application
 
 WEIGHTS = SHARED_DATA / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
 
@@ -60,16 +60,7 @@ def test_cnn_shapes_and_training(images):
     assert len(convs) == 1 + 6 and all(c.padding == "same" and c.strides == (1, 1) for c in convs)  # stem + blocks
     norms = [layer for layer in model.layers if "Normalization" in type(layer).__name__]
     assert len(norms) == len(convs) and all(type(n) is FusedBatchNormalization for n in norms)
-    cnn.compile_model(
-        model,
-        optimizer="sgd",
-        learning_rate=0.01,
-        warmup=0.2,
-        weight_decay=1e-4,
-        label_smoothing=0.1,
-        steps=10,
-        muon_learning_rate=0.01,
-    )
+    compile_small(model, "sgd")
     hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     probs = model.predict(x[:4], verbose=0)
@@ -105,16 +96,7 @@ def test_cnn_in_mixed_bfloat16(tmp_path, images, bfloat16_policy):
     model = cnn.build(**architecture("train_cnn", cnn.build, dropout=0.1))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert {c.compute_dtype for c in convs} == {"bfloat16"}
-    cnn.compile_model(
-        model,
-        optimizer="sgd",
-        learning_rate=0.01,
-        warmup=0.2,
-        weight_decay=1e-4,
-        label_smoothing=0.1,
-        steps=10,
-        muon_learning_rate=0.01,
-    )
+    compile_small(model, "muon")  # the default optimizer's kernel steps in bfloat16 compute too
     hist = model.fit(x, keras.utils.to_categorical(y, 10), epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     saved = cnn.with_flip_averaging(model)

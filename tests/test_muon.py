@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from pipeline.models import cnn
 from pipeline.muon import ConvMuon, orthogonalised
-from tests.tiny import section
+from tests.tiny import dense_fitted, section
 
 
 def conv_model(optimizer, kernel_scale: float = 1.0) -> keras.Model:
@@ -42,14 +42,6 @@ def test_orthogonalised_gradients_have_singular_values_near_one(shape):
 
 
 def test_conv_muon_moves_everything_but_kernels_as_keras_nesterov_sgd():
-    def dense_fitted(optimizer):
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
-        model.compile(optimizer=optimizer, loss="mse")
-        x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
-        model.fit(x, x.sum(axis=1, keepdims=True), batch_size=8, epochs=2, verbose=0, shuffle=False)
-        return model.get_weights()
-
     sgd = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
     for a, b in zip(dense_fitted(ConvMuon(0.05, kernel_scale=0.3, weight_decay=1e-3)), dense_fitted(sgd), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)

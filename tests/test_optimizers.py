@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from pipeline import text_training
 from pipeline.optimizers import LazyAdam
+from tests.tiny import dense_fitted
 
 ROWS, DIM = 6, 3
 
@@ -55,15 +56,7 @@ def test_rows_used_in_every_step_move_as_with_adam_duplicates_included():
 
 
 def test_dense_gradients_get_keras_adam_unchanged():
-    def fitted(optimizer):
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
-        model.compile(optimizer=optimizer, loss="mse")
-        x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
-        model.fit(x, x.sum(axis=1, keepdims=True), batch_size=8, epochs=2, verbose=0, shuffle=False)
-        return model.get_weights()
-
-    for a, b in zip(fitted(LazyAdam(0.01)), fitted(keras.optimizers.Adam(0.01)), strict=True):
+    for a, b in zip(dense_fitted(LazyAdam(0.01)), dense_fitted(keras.optimizers.Adam(0.01)), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

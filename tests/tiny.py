@@ -53,3 +53,34 @@ def small_application(tmp_path):
     path = tmp_path / "mobilenet_tiny.weights.h5"
     net.save_weights(path)
     return str(path)
+
+
+def dense_fitted(optimizer) -> list:
+    """The weights of two Dense layers after two seeded epochs on a fixed regression: a model
+    whose every gradient is dense, to compare an optimizer with the Keras one it extends."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    model.fit(x, x.sum(axis=1, keepdims=True), batch_size=8, epochs=2, verbose=0, shuffle=False)
+    return model.get_weights()
+
+
+def compile_small(model, optimizer: str) -> None:
+    """train_cnn's compile (pipeline.models.cnn) with `optimizer` and a ten steps' schedule, for
+    a fit of a few tiny batches."""
+    from pipeline.models import cnn
+
+    cnn.compile_model(
+        model,
+        optimizer=optimizer,
+        learning_rate=0.01,
+        muon_learning_rate=0.01,
+        warmup=0.2,
+        weight_decay=1e-4,
+        label_smoothing=0.1,
+        steps=10,
+    )
