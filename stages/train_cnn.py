@@ -40,7 +40,7 @@ def main() -> None:
         verbose=2,
         shuffle=False,  # the batches reshuffle themselves, seeded; Keras would only warn
     )
-    training.save(cnn.with_flip_averaging(model) if p["test_time_flip"] else model, "cnn")
+    training.save(cnn.for_saving(model, p["test_time_flip"]), "cnn")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
+import zipfile
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from pipeline import training
 from pipeline.models import cnn
 from pipeline.muon import ConvMuon, orthogonalised
 from tests.tiny import dense_fitted, section
@@ -69,3 +72,17 @@ def test_the_cnn_compiles_with_conv_muon_at_its_own_learning_rate():
     assert model.optimizer.kernel_scale == pytest.approx(0.2)
     config = keras.optimizers.serialize(model.optimizer)
     assert keras.optimizers.deserialize(config).get_config() == model.optimizer.get_config()
+
+
+@pytest.mark.parametrize("test_time_flip", [True, False])
+def test_the_saved_cnn_carries_no_optimizer_and_loads_without_one(tmp_path, test_time_flip):
+    # Keras stores a compiled model's optimizer in the file and rebuilds it on loading, even
+    # nested inside the flip-averaged model: a saved ConvMuon would need this project's code.
+    model = cnn.from_params(section("train_cnn", optimizer="muon"), 16)
+    x = np.random.default_rng(0).integers(0, 256, (16, 28, 28)).astype("uint8")
+    model.fit(x, keras.utils.to_categorical(np.arange(16) % 10, 10), epochs=1, batch_size=8, verbose=0)
+    path = tmp_path / "cnn.keras"
+    cnn.for_saving(model, test_time_flip).save(path)
+    config = zipfile.ZipFile(path).read("config.json")
+    assert b"ConvMuon" not in config and b"optimizer" not in config
+    np.testing.assert_allclose(training.load(path).predict(x[:4], verbose=0).sum(axis=1), 1.0, rtol=1e-5)

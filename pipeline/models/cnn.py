@@ -119,6 +119,14 @@ def build(
     return keras.Model(inputs, outputs, name="cnn")
 
 
+def for_saving(trained: keras.Model, test_time_flip: bool) -> keras.Model:
+    """The model `train_cnn` saves: the trained layers without their optimizer, so the file
+    needs no ConvMuon (pipeline/muon.py) to load, averaged with the mirror view when
+    `test_time_flip` (see with_flip_averaging)."""
+    network = keras.Model(trained.input, trained.output, name=trained.name)
+    return with_flip_averaging(network) if test_time_flip else network
+
+
 def with_flip_averaging(trained: keras.Model) -> keras.Model:
     """The model to save: the mean of the trained network's probabilities for the image and its
     mirror image (test-time augmentation). Training already showed it mirrored images, so both
