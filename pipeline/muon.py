@@ -25,7 +25,7 @@ class ConvMuon(keras.optimizers.Optimizer):
     Weight decay (`weight_decay`, decoupled) shrinks every variable; on a kernel the rescaling
     undoes it."""
 
-    def __init__(self, learning_rate=0.01, kernel_scale=0.1, kernel_momentum=0.6, ns_steps=3, momentum=0.9, **kwargs):
+    def __init__(self, learning_rate, kernel_scale, kernel_momentum=0.6, ns_steps=3, momentum=0.9, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.kernel_scale = kernel_scale
         self.kernel_momentum = kernel_momentum

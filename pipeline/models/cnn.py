@@ -128,7 +128,7 @@ def for_saving(trained: keras.Model, test_time_flip: bool) -> keras.Model:
 
 
 def with_flip_averaging(trained: keras.Model) -> keras.Model:
-    """The model to save: the mean of the trained network's probabilities for the image and its
+    """The mean of the trained network's probabilities for the image and its
     mirror image (test-time augmentation). Training already showed it mirrored images, so both
     views are in-distribution, and averaging two views cancels some of each view's errors."""
     inputs = keras.Input((28, 28), name="image")
@@ -148,8 +148,9 @@ def compile_model(
     steps: int,
     muon_learning_rate: float,
 ) -> None:
-    """training.one_cycle's learning rate with Nesterov SGD (momentum 0.9) or AdamW, both with
-    decoupled weight decay."""
+    """training.one_cycle's learning rate with Nesterov SGD (momentum 0.9), AdamW, or ConvMuon
+    (the kernels at `muon_learning_rate` where the rest have `learning_rate`, on the same
+    schedule), each with decoupled weight decay."""
     schedule = training.one_cycle(learning_rate, warmup, steps)
     if optimizer == "sgd":
         opt = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=weight_decay)
