@@ -45,12 +45,17 @@ def test_orthogonalised_gradients_have_singular_values_near_one(shape):
 
 
 def test_conv_muon_moves_everything_but_kernels_as_keras_nesterov_sgd():
-    sgd = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
-    for a, b in zip(dense_fitted(ConvMuon(0.05, kernel_scale=0.3, weight_decay=1e-3)), dense_fitted(sgd), strict=True):
+    # A Keras optimizer belongs to the first model it trains: a new pair for each comparison.
+    def pair():
+        return ConvMuon(0.05, kernel_scale=0.3, weight_decay=1e-3), keras.optimizers.SGD(
+            0.05, momentum=0.9, nesterov=True, weight_decay=1e-3
+        )
+
+    muon, sgd = pair()
+    for a, b in zip(dense_fitted(muon), dense_fitted(sgd), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     # A kernel takes the other step (after one step the classifier, whose gradient came first, is still alike).
-    muon = conv_trained(ConvMuon(0.05, kernel_scale=0.3, weight_decay=1e-3), steps=1)
-    sgd = conv_trained(keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3), steps=1)
+    muon, sgd = (conv_trained(optimizer, steps=1) for optimizer in pair())
     np.testing.assert_allclose(muon.get_layer("dense").kernel.numpy(), sgd.get_layer("dense").kernel.numpy(), rtol=1e-5)
     assert not np.allclose(muon.get_layer("conv").kernel.numpy(), sgd.get_layer("conv").kernel.numpy(), rtol=0.05)
 

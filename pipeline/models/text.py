@@ -35,10 +35,15 @@ def as_strings(texts):
     return tf.constant(texts.astype(str).reshape(-1, 1))
 
 
+def batched(texts, batch_size: int) -> tf.data.Dataset:
+    """`texts` in order, `batch_size` tweets a batch, as the models read them: what `predict`
+    feeds a model and what `predict_flops` counts."""
+    return batches.untuned(tf.data.Dataset.from_tensor_slices(as_strings(texts)).batch(batch_size))
+
+
 def predict(model: keras.Model, texts, batch_size: int = 512):
     """Kind scores (N, 15) of a saved tweet model for raw tweet strings."""
-    ds = tf.data.Dataset.from_tensor_slices(as_strings(texts)).batch(batch_size)
-    return model.predict(batches.untuned(ds), verbose=0)
+    return model.predict(batched(texts, batch_size), verbose=0)
 
 
 def split(model: keras.Model) -> tuple[keras.layers.Layer, keras.Model]:
@@ -72,7 +77,7 @@ def predict_flops(model: keras.Model, texts, batch_size: int = 512) -> float:
     for member in leaves(model):
         vectorize, core = split(member)
         a, b = flops.per_length(core, tuple(vectorize.output.shape[1:]), vectorize.output.dtype, training=False)
-        for batch in tf.data.Dataset.from_tensor_slices(as_strings(texts)).batch(batch_size):
+        for batch in batched(texts, batch_size):
             ids = vectorize(batch)
             total += ids.shape[0] * (a + b * ids.shape[1])
     return total
