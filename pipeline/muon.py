@@ -1,10 +1,15 @@
-"""ConvMuon: Muon (Jordan et al. 2024, "Muon: an optimizer for hidden layers") for the CNN's
-convolution kernels and Nesterov SGD for everything else, as airbench94_muon trains its CIFAR-10
-network. Keras's own `keras.optimizers.Muon` takes Muon's step for 2-D variables only and AdamW
-for the rest, so a Conv2D kernel (4-D) would get AdamW.
+"""Muon (Jordan et al. 2024, "Muon: an optimizer for hidden layers") for convolution kernels.
+Keras's own `keras.optimizers.Muon` takes Muon's step for 2-D variables only and AdamW for the
+rest, so a Conv2D kernel (4-D) would get AdamW. Two optimizers:
+- ConvMuon, for the CNN: Muon for the convolution kernels and Nesterov SGD for everything
+  else, as airbench94_muon trains its CIFAR-10 network; batch norm follows each convolution.
+- KernelMuon, for the autoencoder, which has no batch norm: Keras's Muon for every kernel,
+  convolutions included, and Adam for the rest.
 """
 
 from __future__ import annotations
+
+import re
 
 import keras
 import tensorflow as tf
@@ -59,6 +64,37 @@ class ConvMuon(keras.optimizers.Optimizer):
             "ns_steps": self.ns_steps,
             "momentum": self.momentum,
         }
+
+
+@keras.saving.register_keras_serializable(package="pipeline")
+class KernelMuon(keras.optimizers.Muon):
+    """Keras's Muon with its step for every kernel of two or more dimensions, a convolution's
+    taken as the matrix of one column per output channel (as ConvMuon's), and Adam for the
+    variables of fewer (biases), embeddings and the layers `exclude_layers` names (Muon's
+    authors keep the output layer on Adam). Keras scales the update to Adam's size (`rms_rate`,
+    after Liu et al. 2025), so Adam's learning rate and schedule carry over. Weight decay is off
+    on both by default, as Keras's Adam has none (Keras's Muon: 0.004); 3 Newton-Schulz
+    iterations, as ConvMuon's, where Keras takes 5."""
+
+    def __init__(self, learning_rate, ns_steps=3, weight_decay=None, adam_weight_decay=None, **kwargs):
+        super().__init__(
+            learning_rate, ns_steps=ns_steps, weight_decay=weight_decay, adam_weight_decay=adam_weight_decay, **kwargs
+        )
+
+    def _should_use_adamw(self, variable):
+        # Keras's rule, with kernels of more than two dimensions kept on Muon.
+        if len(variable.shape) < 2:
+            return True
+        if self.exclude_embeddings and "embedding" in variable.path.lower():
+            return True
+        return any(re.search(keyword, variable.path) for keyword in self.exclude_layers)
+
+    # Keras's iteration and its scaling by the matrix's larger side, on the flattened kernel.
+    def zeropower_via_newtonschulz5(self, x, steps: int):
+        return tf.reshape(super().zeropower_via_newtonschulz5(tf.reshape(x, (-1, x.shape[-1])), steps), x.shape)
+
+    def lr_adjust(self, x):
+        return tf.reshape(super().lr_adjust(tf.reshape(x, (-1, x.shape[-1]))), x.shape)
 
 
 def orthogonalised(gradient, steps: int):

@@ -158,6 +158,13 @@ def predict(model: keras.Model, x, what: str, batch_size: int = 512):
     )
 
 
+def uncompiled(trained: keras.Model) -> keras.Model:
+    """A functional model's trained layers without its optimizer. Keras stores a compiled
+    model's optimizer in the .keras file and rebuilds it on loading: a model trained with one of
+    this project's optimizers (pipeline/muon.py) would need this project's code to load."""
+    return keras.Model(trained.input, trained.output, name=trained.name)
+
+
 def save(model: keras.Model, name: str) -> Path:
     path = outputs.model_path(name)
     with files.replacing(path) as tmp:

@@ -25,7 +25,7 @@ def main() -> None:
         verbose=2,
         shuffle=False,  # the batches reshuffle themselves, seeded; Keras would only warn
     )
-    training.save(model, "ae")
+    training.save(training.uncompiled(model), "ae")
 
 
 if __name__ == "__main__":

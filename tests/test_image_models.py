@@ -30,10 +30,12 @@ def test_autoencoder_shapes(filters, code):
         autoencoder.build(filters=[4, 4, 4], code_size=8)
 
 
-def test_autoencoder_trains(images):
+@pytest.mark.parametrize("optimizer", ["muon", "adam"])
+def test_autoencoder_trains(images, optimizer):
     training.seed_everything(0)
     x, _ = images
-    model = autoencoder.from_params(section("train_ae", learning_rate=0.01, epochs=5, batch_size=8), len(x))
+    p = section("train_ae", optimizer=optimizer, learning_rate=0.01, epochs=5, batch_size=8)
+    model = autoencoder.from_params(p, len(x))
     hist = model.fit(x, fashion.scaled(x), epochs=5, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     out = model.predict(x[:3], verbose=0)

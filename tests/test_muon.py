@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import training
-from pipeline.models import cnn
-from pipeline.muon import ConvMuon, orthogonalised
+from pipeline import params, training
+from pipeline.models import autoencoder, cnn
+from pipeline.muon import ConvMuon, KernelMuon, orthogonalised
 from tests.tiny import dense_fitted, section
 
 
@@ -91,3 +91,56 @@ def test_the_saved_cnn_carries_no_optimizer_and_loads_without_one(tmp_path, test
     config = zipfile.ZipFile(path).read("config.json")
     assert b"ConvMuon" not in config and b"optimizer" not in config
     np.testing.assert_allclose(training.load(path).predict(x[:4], verbose=0).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def kernels_model(optimizer) -> keras.Model:
+    """An embedding table, a Conv1D, a hidden Dense layer and an output layer ("out"), each
+    with a bias, after one step on a fixed batch."""
+    keras.utils.set_random_seed(0)
+    ids = keras.Input((6,), dtype="int32")
+    x = keras.layers.Embedding(5, 4, name="embedding")(ids)
+    x = keras.layers.GlobalMaxPooling1D()(keras.layers.Conv1D(8, 3, activation="relu", name="conv")(x))
+    # Linear, and narrower than the output: its gradient has full rank, no singular value at 0.
+    x = keras.layers.Dense(4, name="hidden")(x)
+    model = keras.Model(ids, keras.layers.Dense(6, name="out")(x))
+    model.compile(optimizer=optimizer, loss="mse")
+    rng = np.random.default_rng(1)
+    model.train_on_batch(rng.integers(0, 5, (32, 6)).astype("int32"), rng.normal(size=(32, 6)).astype("float32"))
+    return model
+
+
+def test_kernel_muon_steps_kernels_by_muon_and_the_rest_as_keras_adam():
+    def weights(optimizer):
+        return {v.path: v.numpy() for v in kernels_model(optimizer).weights}
+
+    before, adam = weights(keras.optimizers.SGD(0.0)), weights(keras.optimizers.Adam(0.01))
+    muon = weights(KernelMuon(0.01, exclude_layers=["out"]))
+    on_muon = {"conv/kernel", "hidden/kernel"}  # 3-D and 2-D
+    assert set(muon) > on_muon | {"embedding/embeddings", "out/kernel", "conv/bias"}
+    for path in set(muon) - on_muon:  # the table, the biases, the excluded layer's kernel
+        np.testing.assert_allclose(muon[path], adam[path], rtol=1e-5, atol=1e-7, err_msg=path)
+    for path in on_muon:
+        # One step from rest: the orthogonalised gradient (singular values near 1) times the
+        # learning rate, scaled to Adam's size by Keras's 0.2 x sqrt(the matrix's larger side).
+        step = (before[path] - muon[path]).reshape(-1, muon[path].shape[-1])
+        singular = np.linalg.svd(step / (0.01 * 0.2 * max(step.shape) ** 0.5), compute_uv=False)
+        assert singular.min() > 0.5 and singular.max() < 1.5, (path, singular)
+        assert not np.allclose(muon[path], adam[path], rtol=0.05)
+
+
+def test_the_autoencoder_trains_its_kernels_with_muon_but_its_output_layer_and_saves_without_it(tmp_path):
+    assert set(params.schema("train_ae")["optimizer"].options) == set(autoencoder.OPTIMIZERS)
+    model = autoencoder.from_params(section("train_ae", optimizer="muon"), 16)
+    optimizer = model.optimizer
+    assert type(optimizer) is KernelMuon and (optimizer.ns_steps, optimizer.weight_decay) == (3, None)
+    on_adam = {v.path for v in model.trainable_variables if optimizer._should_use_adamw(v)}
+    kernels = {v.path for v in model.trainable_variables if v.path.endswith("/kernel")}
+    assert kernels - on_adam and on_adam & kernels == {f"{autoencoder.OUTPUT}/kernel"}
+    x = np.random.default_rng(0).integers(0, 256, (16, 28, 28)).astype("uint8")
+    model.fit(x, x / 255, epochs=1, batch_size=8, verbose=0)
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert type(restored) is KernelMuon and restored.get_config() == optimizer.get_config()
+    path = tmp_path / "ae.keras"
+    training.uncompiled(model).save(path)
+    assert b"Muon" not in zipfile.ZipFile(path).read("config.json")
+    np.testing.assert_allclose(keras.models.load_model(path).predict(x[:2], verbose=0), model.predict(x[:2], verbose=0))

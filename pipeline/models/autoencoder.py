@@ -19,6 +19,15 @@ import keras
 from keras import layers
 
 from pipeline import training
+from pipeline.muon import KernelMuon
+
+OUTPUT = "pixels"  # the last convolution, to one channel
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    # The output layer stays on Adam, as Muon's authors keep it.
+    "muon": lambda learning_rate: KernelMuon(learning_rate, exclude_layers=[OUTPUT]),
+}
 
 
 def build(*, filters: list[int], code_size: int) -> keras.Model:
@@ -38,19 +47,20 @@ def build(*, filters: list[int], code_size: int) -> keras.Model:
     for f in reversed(filters):
         x = layers.Conv2D(f, 3, padding="same", activation="relu")(x)
         x = layers.UpSampling2D(2)(x)
-    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
+    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name=OUTPUT)(x)
     outputs = layers.Reshape((28, 28), name="reconstruction")(x)
     return keras.Model(inputs, outputs, name="autoencoder")
 
 
 def from_params(p: dict, n_train: int) -> keras.Model:
     """The compiled model a `train_ae` params section describes, for `n_train` training images
-    (shared by the stage and bench/). Adam with a cosine decay of the learning rate over all
-    steps: on the validation split, 10 epochs so reached the loss 15 at a constant rate did."""
+    (shared by the stage and bench/). `optimizer` (a key of OPTIMIZERS) with a cosine decay of
+    the learning rate over all steps: on the validation split, 10 epochs of Adam so reached the
+    loss 15 at a constant rate did."""
     model = build(filters=p["filters"], code_size=p["code_size"])
     steps = p["epochs"] * math.ceil(n_train / p["batch_size"])
     schedule = keras.optimizers.schedules.CosineDecay(p["learning_rate"], decay_steps=max(steps, 1))
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule), loss="mse", steps_per_execution=training.steps_per_execution()
+        optimizer=OPTIMIZERS[p["optimizer"]](schedule), loss="mse", steps_per_execution=training.steps_per_execution()
     )
     return model

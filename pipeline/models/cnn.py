@@ -120,10 +120,10 @@ def build(
 
 
 def for_saving(trained: keras.Model, test_time_flip: bool) -> keras.Model:
-    """The model `train_cnn` saves: the trained layers without their optimizer, so the file
-    needs no ConvMuon (pipeline/muon.py) to load, averaged with the mirror view when
-    `test_time_flip` (see with_flip_averaging)."""
-    network = keras.Model(trained.input, trained.output, name=trained.name)
+    """The model `train_cnn` saves: the trained layers without their optimizer
+    (training.uncompiled), averaged with the mirror view when `test_time_flip` (see
+    with_flip_averaging)."""
+    network = training.uncompiled(trained)
     return with_flip_averaging(network) if test_time_flip else network
 
 
