@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import params, training
+from pipeline import fashion, params, training
 from pipeline.models import autoencoder, cnn
 from pipeline.muon import ConvMuon, KernelMuon, orthogonalised
 from tests.tiny import dense_fitted, section
@@ -137,7 +137,7 @@ def test_the_autoencoder_trains_its_kernels_with_muon_but_its_output_layer_and_s
     kernels = {v.path for v in model.trainable_variables if v.path.endswith("/kernel")}
     assert kernels - on_adam and on_adam & kernels == {f"{autoencoder.OUTPUT}/kernel"}
     x = np.random.default_rng(0).integers(0, 256, (16, 28, 28)).astype("uint8")
-    model.fit(x, x / 255, epochs=1, batch_size=8, verbose=0)
+    model.fit(x, fashion.scaled(x), epochs=1, batch_size=8, verbose=0)
     restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
     assert type(restored) is KernelMuon and restored.get_config() == optimizer.get_config()
     path = tmp_path / "ae.keras"
